@@ -1,0 +1,155 @@
+//! Capture: where frames come from. Every source sits behind [`FrameSource`].
+//!
+//! A source yields [`SourceEvent`]s: frames (of any size: the encoder letter-boxes them into the
+//! fixed output size), "hidden" while a window is minimised (the last frame is held), and "ended"
+//! when the window closes or the input runs out.
+
+mod pushed;
+mod raw;
+mod synthetic;
+
+use std::time::{Duration, Instant};
+
+pub use pushed::{FramePusher, PushedSource};
+pub use raw::RawSource;
+pub use synthetic::{SyntheticScene, SyntheticSource};
+
+use crate::error::{Error, Result};
+
+/// One BGRA picture with its time on the recording's timeline.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Bytes from one row to the next (at least `width * 4`).
+    pub stride: usize,
+    /// BGRA pixels, `stride * height` bytes (the last row may be just `width * 4`).
+    pub data: Vec<u8>,
+    /// Time since the recording started.
+    pub timestamp: Duration,
+}
+
+impl Frame {
+    /// Checks that the buffer really holds a `width` x `height` BGRA picture with this stride.
+    pub fn validate(width: u32, height: u32, stride: usize, len: usize) -> Result<()> {
+        let row = width as usize * 4;
+        if width == 0 || height == 0 {
+            return Err(Error::InvalidFrame(format!("size {width}x{height} is empty")));
+        }
+        if stride < row {
+            return Err(Error::InvalidFrame(format!(
+                "stride {stride} is less than width*4 = {row}; pass the bytes per row of the BGRA buffer"
+            )));
+        }
+        let needed = stride * (height as usize - 1) + row;
+        if len < needed {
+            return Err(Error::InvalidFrame(format!(
+                "{len} bytes given, a {width}x{height} BGRA frame with stride {stride} needs {needed}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Row `y` of the picture, without stride padding.
+    pub fn row(&self, y: u32) -> &[u8] {
+        let start = y as usize * self.stride;
+        &self.data[start..start + self.width as usize * 4]
+    }
+
+    /// True when both frames show exactly the same picture.
+    pub fn same_picture(&self, other: &Frame) -> bool {
+        self.width == other.width
+            && self.height == other.height
+            && (0..self.height).all(|y| self.row(y) == other.row(y))
+    }
+}
+
+/// What a source has to say.
+#[derive(Debug)]
+pub enum SourceEvent {
+    /// A new picture.
+    Frame(Frame),
+    /// Nothing new within the poll timeout (the picture is unchanged).
+    Idle,
+    /// The window is minimised or unmapped: no pictures for now; the last one is held.
+    Hidden,
+    /// The source is finished (window closed, input ended); the reason is shown to the user.
+    Ended(String),
+}
+
+/// A producer of frames. Implemented by the built-in sources and by platform window capture.
+pub trait FrameSource: Send {
+    /// The size of the frames this source will produce, where known in advance.
+    fn size_hint(&self) -> Option<(u32, u32)>;
+
+    /// Waits at most `timeout` for the next event. Errors end the recording (what was recorded is kept).
+    fn next_event(&mut self, timeout: Duration) -> Result<SourceEvent>;
+
+    /// The source's current time on the recording timeline, for sources that run in real time;
+    /// `None` for sources whose timestamps are virtual (files, fast synthetic).
+    fn now(&self) -> Option<Duration>;
+}
+
+/// The recording's clock for real-time sources: time since the recording started.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    start: Instant,
+}
+
+impl Clock {
+    /// A clock that starts now.
+    pub fn start() -> Self {
+        Clock { start: Instant::now() }
+    }
+
+    /// Time since the clock started.
+    pub fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_names_the_problem() {
+        assert!(Frame::validate(4, 2, 16, 32).is_ok());
+        assert!(Frame::validate(4, 2, 20, 36).is_ok(), "last row needs no padding");
+        assert!(Frame::validate(0, 2, 16, 32).unwrap_err().to_string().contains("empty"));
+        assert!(Frame::validate(4, 2, 15, 32)
+            .unwrap_err()
+            .to_string()
+            .contains("stride 15"));
+        assert!(Frame::validate(4, 2, 16, 31)
+            .unwrap_err()
+            .to_string()
+            .contains("needs 32"));
+    }
+
+    #[test]
+    fn same_picture_ignores_stride_padding() {
+        let a = Frame {
+            width: 2,
+            height: 2,
+            stride: 8,
+            data: vec![1; 16],
+            timestamp: Duration::ZERO,
+        };
+        let mut padded = vec![1; 24];
+        padded[8..12].fill(9); // padding of row 0
+        let b = Frame {
+            width: 2,
+            height: 2,
+            stride: 12,
+            data: padded,
+            timestamp: Duration::ZERO,
+        };
+        assert!(a.same_picture(&b));
+        let mut c = b.clone();
+        c.data[0] = 2;
+        assert!(!a.same_picture(&c));
+    }
+}

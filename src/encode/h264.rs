@@ -1,0 +1,158 @@
+//! OpenH264, configured for recording, with its Annex B output turned into MP4 samples.
+
+use std::time::Duration;
+
+use openh264::encoder::{
+    BitRate, Complexity, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, RateControlMode, UsageType,
+    VuiConfig,
+};
+use openh264::formats::YUVSlices;
+use openh264::{OpenH264API, Timestamp};
+
+use super::picture::I420;
+use crate::config::ContentType;
+use crate::error::{Error, Result};
+
+/// Encoder settings; every value the crate defaults wrongly for recording is set explicitly.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct H264Settings {
+    pub bitrate_bps: u32,
+    pub fps: u32,
+    pub content: ContentType,
+}
+
+/// One encoded picture as an MP4 sample (4-byte length-prefixed NAL units), with the SPS/PPS
+/// the encoder emitted alongside it (on keyframes).
+#[derive(Clone, Debug)]
+pub(crate) struct EncodedPicture {
+    pub data: Vec<u8>,
+    pub keyframe: bool,
+    pub sps: Option<Vec<u8>>,
+    pub pps: Option<Vec<u8>>,
+}
+
+/// An OpenH264 encoder for one fixed output size.
+pub(crate) struct H264Encoder {
+    encoder: Encoder,
+}
+
+impl H264Encoder {
+    pub(crate) fn new(settings: H264Settings) -> Result<Self> {
+        let usage = match settings.content {
+            ContentType::Screen => UsageType::ScreenContentRealTime,
+            ContentType::Camera => UsageType::CameraVideoRealTime,
+        };
+        let config = EncoderConfig::new()
+            .bitrate(BitRate::from_bps(settings.bitrate_bps))
+            .max_frame_rate(FrameRate::from_hz(settings.fps as f32))
+            .rate_control_mode(RateControlMode::Bitrate)
+            // Never drop frames to meet the rate: unchanged frames are skipped before encoding.
+            .skip_frames(false)
+            // Keyframes are forced by the recorder's policy (fragment boundaries), never periodic here.
+            .intra_frame_period(IntraFramePeriod::from_num_frames(0))
+            .usage_type(usage)
+            .complexity(Complexity::Medium)
+            // One slice per frame (forced by the crate), so more threads would not help.
+            .num_threads(1)
+            .vui(VuiConfig::bt709());
+        let encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
+            .map_err(|e| Error::Encoder(format!("cannot start OpenH264: {e}")))?;
+        Ok(H264Encoder { encoder })
+    }
+
+    /// Encodes one I420 picture at `timestamp`; `keyframe` forces an IDR.
+    /// Returns `None` if the encoder produced nothing for this picture.
+    pub(crate) fn encode(
+        &mut self,
+        picture: I420<'_>,
+        timestamp: Duration,
+        keyframe: bool,
+    ) -> Result<Option<EncodedPicture>> {
+        let I420 { planes, strides, size } = picture;
+        if keyframe {
+            self.encoder.force_intra_frame();
+        }
+        let yuv = YUVSlices::new(planes, (size.0 as usize, size.1 as usize), strides);
+        let bitstream = self
+            .encoder
+            .encode_at(&yuv, Timestamp::from_millis(timestamp.as_millis() as u64))
+            .map_err(|e| Error::Encoder(format!("encoding a {}x{} picture failed: {e}", size.0, size.1)))?;
+        if matches!(bitstream.frame_type(), FrameType::Skip | FrameType::Invalid) {
+            return Ok(None);
+        }
+        let mut picture = EncodedPicture {
+            data: Vec::new(),
+            keyframe: false,
+            sps: None,
+            pps: None,
+        };
+        for layer in (0..bitstream.num_layers()).filter_map(|i| bitstream.layer(i)) {
+            for nal in (0..layer.nal_count()).filter_map(|i| layer.nal_unit(i)) {
+                let nal = strip_start_code(nal);
+                match nal.first().map(|b| b & 0x1F) {
+                    None => {}
+                    Some(7) => picture.sps = Some(nal.to_vec()),
+                    Some(8) => picture.pps = Some(nal.to_vec()),
+                    Some(kind) => {
+                        picture.keyframe |= kind == 5;
+                        picture.data.extend_from_slice(&(nal.len() as u32).to_be_bytes());
+                        picture.data.extend_from_slice(nal);
+                    }
+                }
+            }
+        }
+        Ok((!picture.data.is_empty()).then_some(picture))
+    }
+}
+
+/// A NAL unit without its Annex B start code (`00 00 01` or `00 00 00 01`).
+pub(crate) fn strip_start_code(nal: &[u8]) -> &[u8] {
+    match nal {
+        [0, 0, 0, 1, rest @ ..] | [0, 0, 1, rest @ ..] => rest,
+        _ => nal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_codes_are_stripped() {
+        assert_eq!(strip_start_code(&[0, 0, 0, 1, 0x65, 1]), &[0x65, 1]);
+        assert_eq!(strip_start_code(&[0, 0, 1, 0x41]), &[0x41]);
+        assert_eq!(strip_start_code(&[0x67]), &[0x67]);
+    }
+
+    #[test]
+    fn first_picture_is_an_idr_with_parameter_sets_and_avcc_framing() {
+        let mut enc = H264Encoder::new(H264Settings {
+            bitrate_bps: 500_000,
+            fps: 15,
+            content: ContentType::Screen,
+        })
+        .unwrap();
+        let (y, u, v) = (vec![128u8; 64 * 64], vec![128u8; 32 * 32], vec![128u8; 32 * 32]);
+        let pic = enc
+            .encode(
+                I420 {
+                    planes: (&y, &u, &v),
+                    strides: (64, 32, 32),
+                    size: (64, 64),
+                },
+                Duration::ZERO,
+                true,
+            )
+            .unwrap()
+            .unwrap();
+        assert!(pic.keyframe);
+        assert_eq!(pic.sps.as_ref().unwrap()[0] & 0x1F, 7);
+        assert_eq!(pic.pps.as_ref().unwrap()[0] & 0x1F, 8);
+        // Walk the length prefixes: they must cover the sample exactly.
+        let mut at = 0;
+        while at < pic.data.len() {
+            at += 4 + u32::from_be_bytes(pic.data[at..at + 4].try_into().unwrap()) as usize;
+        }
+        assert_eq!(at, pic.data.len());
+    }
+}

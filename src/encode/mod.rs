@@ -1,0 +1,121 @@
+//! Encode: frame → (letter-box) → I420 → OpenH264 → MP4 sample, skipping unchanged pictures.
+//!
+//! Keyframe policy: the first picture, then the first changed picture at least
+//! `keyframe_interval` after the last keyframe (so fragments are ~2 s while things move). While
+//! the picture stands still nothing is encoded, except one keyframe of the held picture every
+//! `still_keyframe_interval`, which bounds seeking distance and what a crash can lose.
+
+mod h264;
+mod picture;
+
+use std::time::Duration;
+
+use h264::H264Encoder;
+pub(crate) use h264::H264Settings;
+use picture::PictureMaker;
+
+use crate::capture::Frame;
+use crate::config::Settings;
+use crate::error::Result;
+use crate::mux::{Sample, TrackInfo};
+
+/// What happened to a frame.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// Encoded into a sample. `track` is set with the first sample (it carries the SPS/PPS).
+    Sample(Sample, Option<TrackInfo>),
+    /// Same picture as before: not encoded; the previous sample shows longer.
+    Unchanged,
+    /// The encoder produced nothing for this frame.
+    Nothing,
+}
+
+/// The encode stage's state: buffers, encoder and the keyframe policy.
+pub(crate) struct EncodeStage {
+    pictures: PictureMaker,
+    encoder: H264Encoder,
+    keyframe_interval: Duration,
+    still_keyframe_interval: Duration,
+    frame_interval: Duration,
+    /// The last frame that was encoded, to detect unchanged pictures.
+    previous: Option<Frame>,
+    last_keyframe: Option<Duration>,
+    last_seen: Option<Duration>,
+    track_sent: bool,
+}
+
+impl EncodeStage {
+    pub(crate) fn new(settings: &Settings) -> Result<Self> {
+        Ok(EncodeStage {
+            pictures: PictureMaker::new(settings.width, settings.height),
+            encoder: H264Encoder::new(H264Settings {
+                bitrate_bps: settings.bitrate_bps,
+                fps: settings.fps,
+                content: settings.content,
+            })?,
+            keyframe_interval: settings.keyframe_interval,
+            still_keyframe_interval: settings.still_keyframe_interval,
+            frame_interval: Duration::from_nanos(1_000_000_000 / u64::from(settings.fps)),
+            previous: None,
+            last_keyframe: None,
+            last_seen: None,
+            track_sent: false,
+        })
+    }
+
+    /// Takes one captured frame.
+    pub(crate) fn push(&mut self, frame: Frame) -> Result<Outcome> {
+        let ts = frame.timestamp;
+        self.last_seen = Some(ts);
+        let since_key = self.last_keyframe.map(|k| ts.saturating_sub(k));
+        let unchanged = self.previous.as_ref().is_some_and(|p| p.same_picture(&frame));
+        if unchanged {
+            if since_key.is_some_and(|d| d >= self.still_keyframe_interval) {
+                // Re-encode the held picture (still in the I420 buffer) as a keyframe.
+                return self.encode(ts, true);
+            }
+            return Ok(Outcome::Unchanged);
+        }
+        self.pictures.make(&frame)?;
+        self.previous = Some(frame);
+        let keyframe = since_key.is_none_or(|d| d >= self.keyframe_interval);
+        self.encode(ts, keyframe)
+    }
+
+    fn encode(&mut self, ts: Duration, keyframe: bool) -> Result<Outcome> {
+        let size = self.pictures.picture().size;
+        let Some(picture) = self.encoder.encode(self.pictures.picture(), ts, keyframe)? else {
+            return Ok(Outcome::Nothing);
+        };
+        if picture.keyframe {
+            self.last_keyframe = Some(ts);
+        }
+        let track = match (&picture.sps, &picture.pps) {
+            (Some(sps), Some(pps)) if !self.track_sent => {
+                self.track_sent = true;
+                Some(TrackInfo {
+                    width: size.0,
+                    height: size.1,
+                    sps: sps.clone(),
+                    pps: pps.clone(),
+                })
+            }
+            _ => None,
+        };
+        let sample = Sample {
+            timestamp: ts,
+            data: picture.data,
+            keyframe: picture.keyframe,
+        };
+        Ok(Outcome::Sample(sample, track))
+    }
+
+    /// When the recording ends: at `at` for real-time sources, else one frame after the last.
+    pub(crate) fn end_time(&self, at: Option<Duration>) -> Duration {
+        let after_last = self.last_seen.map_or(Duration::ZERO, |t| t + self.frame_interval);
+        match at {
+            Some(at) => at.max(self.last_seen.unwrap_or_default() + Duration::from_millis(1)),
+            None => after_last,
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! The crate's one error type. Every message says what went wrong and what to do.
+
+use std::path::PathBuf;
+
+/// Result alias used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in classrec. Messages name the cause and the fix.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration value is out of range; the message names the field and the valid range.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+
+    /// The output folder or file cannot be created or written.
+    #[error(
+        "cannot {action} `{path}`: {source}; choose a writable folder (RecorderConfig::out_dir) or fix its permissions"
+    )]
+    Unwritable {
+        /// What was being attempted ("create folder", "create file", ...).
+        action: &'static str,
+        /// The path concerned.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+
+    /// The disk filled up while recording. What was written before is kept and finalized.
+    #[error("disk full while writing `{path}`: the recording was stopped and what was written is kept; free some space (or choose another out_dir) and record again")]
+    DiskFull {
+        /// The recording being written.
+        path: PathBuf,
+    },
+
+    /// Any other I/O failure, with what was being done.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, with the path.
+        context: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+
+    /// The frame source failed (a raw input cut short, a window that cannot be captured, ...).
+    #[error("frame source: {0}")]
+    Source(String),
+
+    /// A pushed frame does not describe a valid BGRA image.
+    #[error("invalid frame: {0}")]
+    InvalidFrame(String),
+
+    /// OpenH264 refused the configuration or a frame.
+    #[error("H.264 encoder: {0}")]
+    Encoder(String),
+
+    /// A file is not a recording classrec can read or recover.
+    #[error("`{path}` cannot be recovered: {reason}")]
+    NotRecoverable {
+        /// The file concerned.
+        path: PathBuf,
+        /// Why it cannot be recovered.
+        reason: String,
+    },
+
+    /// The recorder has already stopped; start a new one.
+    #[error("the recorder has already stopped; start a new Recorder")]
+    Stopped,
+
+    /// A worker thread panicked; this is a bug in classrec: please report it with the message.
+    #[error("internal error (please report): {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// An [`Error::Io`] with a context line.
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// True when `err` means "no space left on the device" (or a file size limit was hit).
+pub(crate) fn is_disk_full(err: &std::io::Error) -> bool {
+    matches!(
+        err.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::FileTooLarge | std::io::ErrorKind::QuotaExceeded
+    )
+}

@@ -1,0 +1,46 @@
+//! # classrec: local recording for a classroom client
+//!
+//! Captures the teacher's class window, encodes H.264 with OpenH264 and writes a crash-safe MP4
+//! (fragmented and fsync'd while recording, an ordinary MP4 after stop) into
+//! `<home>/TClass/record`.
+//!
+//! The pipeline, one module per stage: [`capture`] → `encode` → `mux` → (upload, notify), with
+//! the C ABI apart in `capi`.
+//!
+//! ```no_run
+//! use classrec::{Recorder, RecorderConfig, SourceConfig, SyntheticScene};
+//!
+//! let config = RecorderConfig {
+//!     source: SourceConfig::Synthetic { size: None, scene: SyntheticScene::Classroom, fast: false, frames: None },
+//!     size: Some((1920, 1080)),
+//!     ..RecorderConfig::default()
+//! };
+//! let mut recorder = Recorder::start(config)?;
+//! for event in recorder.events().try_iter() {
+//!     println!("{event:?}");
+//! }
+//! let recording = recorder.stop()?;
+//! println!("saved {} ({:?})", recording.path.display(), recording.duration);
+//! # Ok::<(), classrec::Error>(())
+//! ```
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+mod capi;
+pub mod capture;
+mod config;
+mod encode;
+mod error;
+mod mux;
+mod output;
+mod queue;
+mod recorder;
+mod stats;
+
+pub use capture::{Frame, FramePusher, FrameSource, SourceEvent, SyntheticScene};
+pub use config::{default_out_dir, ContentType, RecorderConfig, SourceConfig, BITRATE_RANGE_KBPS, MAX_FPS};
+pub use error::{Error, Result};
+pub use mux::{needs_recovery, recover, FragmentInfo, Recovered};
+pub use output::recover_folder;
+pub use recorder::{Event, Recorder, Recording, StopReason};
+pub use stats::Stats;

@@ -1,0 +1,258 @@
+//! Crash recovery: find the last complete fragment of an unfinalized recording, cut the file
+//! there, and finalize it into an ordinary MP4.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, Cursor};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mp4::{MoovBox, ReadBox};
+
+use super::boxes::{FragmentIndex, SampleInfo, TrackInfo, KEY_SAMPLE_FLAGS, RESERVED_LEN};
+use super::{finalize, read_at, ticks_to_duration, HeadLayout};
+use crate::error::{Error, Result};
+use crate::output::RecordingLock;
+
+/// The largest initial `moov` we accept (ours is about 1 KiB).
+const MAX_HEAD_MOOV: u64 = 1 << 20;
+
+/// What [`recover`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recovered {
+    /// The recording.
+    pub path: PathBuf,
+    /// True when the file was already an ordinary, finalized MP4 and was left untouched.
+    pub already_finalized: bool,
+    /// Complete fragments kept.
+    pub fragments: u32,
+    /// Playable duration of the recovered file.
+    pub duration: Duration,
+    /// Bytes of a torn last fragment that were cut off.
+    pub dropped_bytes: u64,
+    /// Final file size.
+    pub bytes: u64,
+}
+
+fn not_recoverable(path: &Path, reason: impl Into<String>) -> Error {
+    Error::NotRecoverable {
+        path: path.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Reads a box header (size, type) at `offset`; 64-bit sizes are resolved.
+fn box_at(file: &File, offset: u64) -> std::io::Result<(u64, [u8; 4], u64)> {
+    let mut h = [0u8; 16];
+    read_at(file, offset, &mut h[..8])?;
+    let size = u64::from(u32::from_be_bytes(h[..4].try_into().expect("4 bytes")));
+    let kind: [u8; 4] = h[4..8].try_into().expect("4 bytes");
+    if size == 1 {
+        read_at(file, offset + 8, &mut h[8..])?;
+        return Ok((u64::from_be_bytes(h[8..].try_into().expect("8 bytes")), kind, 16));
+    }
+    Ok((size, kind, 8))
+}
+
+/// The state of a recording's head.
+enum Head {
+    /// Still fragmented (or interrupted during finalize): recoverable.
+    Fragmented(HeadLayout, TrackInfo),
+    /// Already an ordinary MP4.
+    Finalized,
+}
+
+fn read_head(file: &File, path: &Path) -> Result<Head> {
+    let io = |e: std::io::Error| not_recoverable(path, format!("not a classrec recording ({e})"));
+    let (ftyp_len, kind, _) = box_at(file, 0).map_err(io)?;
+    if &kind != b"ftyp" || ftyp_len < 8 {
+        return Err(not_recoverable(path, "not an MP4 file (no ftyp box at the start)"));
+    }
+    let moov_offset = ftyp_len;
+    let (moov_len, kind, _) = box_at(file, moov_offset).map_err(io)?;
+    if !(&kind == b"moov" || &kind == b"free") || !(8..=MAX_HEAD_MOOV).contains(&moov_len) {
+        return Err(not_recoverable(path, "not a classrec recording (no moov after ftyp)"));
+    }
+    let reserved_offset = moov_offset + moov_len;
+    let (reserved_len, reserved_kind, _) = box_at(file, reserved_offset).map_err(io)?;
+    if &reserved_kind == b"mdat" {
+        return Ok(Head::Finalized);
+    }
+    if &reserved_kind != b"free" || reserved_len != RESERVED_LEN {
+        return Err(not_recoverable(
+            path,
+            "not a classrec recording (no reserved box after the moov)",
+        ));
+    }
+    let mut moov = vec![0u8; moov_len as usize - 8];
+    read_at(file, moov_offset + 8, &mut moov).map_err(io)?;
+    let track = parse_track(&moov).ok_or_else(|| not_recoverable(path, "its header has no readable H.264 track"))?;
+    Ok(Head::Fragmented(
+        HeadLayout {
+            moov_offset,
+            reserved_offset,
+        },
+        track,
+    ))
+}
+
+/// Reads size and parameter sets from a `moov` body, with the `mp4` crate as an independent parser.
+fn parse_track(moov_body: &[u8]) -> Option<TrackInfo> {
+    let mut cursor = Cursor::new(moov_body);
+    let moov = MoovBox::read_box(&mut cursor, moov_body.len() as u64 + 8).ok()?;
+    let avc1 = moov.traks.first()?.mdia.minf.stbl.stsd.avc1.as_ref()?;
+    Some(TrackInfo {
+        width: avc1.width.into(),
+        height: avc1.height.into(),
+        sps: avc1.avcc.sequence_parameter_sets.first()?.bytes.clone(),
+        pps: avc1.avcc.picture_parameter_sets.first()?.bytes.clone(),
+    })
+}
+
+/// Iterates `(type, body)` of the boxes packed in `data`; stops at anything malformed.
+fn children(data: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
+    let mut rest = data;
+    std::iter::from_fn(move || {
+        if rest.len() < 8 {
+            return None;
+        }
+        let size = u32::from_be_bytes(rest[..4].try_into().ok()?) as usize;
+        if size < 8 || size > rest.len() {
+            return None;
+        }
+        let kind: [u8; 4] = rest[4..8].try_into().ok()?;
+        let body = &rest[8..size];
+        rest = &rest[size..];
+        Some((kind, body))
+    })
+}
+
+fn be32(data: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// Parses one of our `moof` bodies: the samples and the trun data offset.
+fn parse_moof(body: &[u8]) -> Option<(Vec<SampleInfo>, u32)> {
+    let traf = children(body).find(|(k, _)| k == b"traf")?.1;
+    let trun = children(traf).find(|(k, _)| k == b"trun")?.1;
+    let flags = be32(trun, 0)? & 0x00FF_FFFF;
+    let count = be32(trun, 4)? as usize;
+    let mut at = 8;
+    let mut data_offset = 0;
+    if flags & 0x1 != 0 {
+        data_offset = be32(trun, at)?;
+        at += 4;
+    }
+    if flags & 0x4 != 0 {
+        at += 4; // first_sample_flags: we write per-sample flags instead
+    }
+    if flags & 0x700 != 0x700 {
+        return None; // not written by us: per-sample duration, size and flags are required
+    }
+    let mut samples = Vec::with_capacity(count.min(100_000));
+    for _ in 0..count {
+        let duration = be32(trun, at)?;
+        let size = be32(trun, at + 4)?;
+        let sample_flags = be32(trun, at + 8)?;
+        at += 12 + if flags & 0x800 != 0 { 4 } else { 0 };
+        samples.push(SampleInfo {
+            size,
+            duration,
+            keyframe: sample_flags == KEY_SAMPLE_FLAGS,
+        });
+    }
+    Some((samples, data_offset))
+}
+
+/// Walks the fragments after the head; returns the complete ones and where the last one ends.
+fn scan_fragments(file: &File, start: u64, len: u64) -> (Vec<FragmentIndex>, u64) {
+    let mut fragments = Vec::new();
+    let mut at = start;
+    while let Some((fragment, end)) = read_fragment(file, at, len) {
+        fragments.push(fragment);
+        at = end;
+    }
+    (fragments, at)
+}
+
+/// One complete `moof`+`mdat` at `at`, or `None` if it is missing, torn or not ours.
+fn read_fragment(file: &File, at: u64, len: u64) -> Option<(FragmentIndex, u64)> {
+    let (moof_len, kind, header) = box_at(file, at).ok()?;
+    if &kind != b"moof" || header != 8 || moof_len > MAX_HEAD_MOOV || at + moof_len + 8 > len {
+        return None;
+    }
+    let mut body = vec![0u8; moof_len as usize - 8];
+    read_at(file, at + 8, &mut body).ok()?;
+    let (samples, data_offset) = parse_moof(&body)?;
+    let (mdat_len, kind, mdat_header) = box_at(file, at + moof_len).ok()?;
+    let payload: u64 = samples.iter().map(|s| u64::from(s.size)).sum();
+    let end = at + moof_len + mdat_len;
+    let complete = &kind == b"mdat"
+        && mdat_len == payload + mdat_header
+        && u64::from(data_offset) == moof_len + mdat_header
+        && end <= len
+        && !samples.is_empty();
+    complete.then(|| {
+        let data_offset = at + u64::from(data_offset);
+        (FragmentIndex { data_offset, samples }, end)
+    })
+}
+
+/// True when `path` is a recording left unfinalized (by a crash or power loss).
+pub fn needs_recovery(path: &Path) -> Result<bool> {
+    let file = File::open(path).map_err(|e| Error::io(format!("opening `{}`", path.display()), e))?;
+    Ok(matches!(read_head(&file, path)?, Head::Fragmented(..)))
+}
+
+/// Recovers a recording left unfinalized: keeps every complete fragment, cuts a torn last one,
+/// and finalizes the file into an ordinary MP4. A file that is already finalized is left as is.
+/// Fails if the file is being recorded right now, or is not a classrec recording.
+pub fn recover(path: &Path) -> Result<Recovered> {
+    let _lock = RecordingLock::try_acquire(path)?
+        .ok_or_else(|| not_recoverable(path, "it is being recorded right now by another recorder"))?;
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io(format!("opening `{}` for recovery", path.display()), e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(format!("reading `{}`", path.display()), e))?
+        .len();
+    let (layout, track) = match read_head(&file, path)? {
+        Head::Finalized => {
+            let reader = mp4::Mp4Reader::read_header(BufReader::new(&file), len)
+                .map_err(|e| not_recoverable(path, format!("finalized but unreadable: {e}")))?;
+            return Ok(Recovered {
+                path: path.to_owned(),
+                already_finalized: true,
+                fragments: 0,
+                duration: reader.duration(),
+                dropped_bytes: 0,
+                bytes: len,
+            });
+        }
+        Head::Fragmented(layout, track) => (layout, track),
+    };
+    let (fragments, end) = scan_fragments(&file, layout.fragments_start(), len);
+    if fragments.is_empty() {
+        return Err(not_recoverable(
+            path,
+            "it holds no complete fragment (the recording stopped within its first seconds); nothing to play",
+        ));
+    }
+    finalize(&file, path, layout, &track, &fragments, end)?;
+    let ticks: u64 = fragments
+        .iter()
+        .flat_map(|f| &f.samples)
+        .map(|s| u64::from(s.duration))
+        .sum();
+    let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+    Ok(Recovered {
+        path: path.to_owned(),
+        already_finalized: false,
+        fragments: fragments.len() as u32,
+        duration: ticks_to_duration(ticks),
+        dropped_bytes: len - end,
+        bytes,
+    })
+}

@@ -1,0 +1,51 @@
+//! Counters shared by the pipeline's threads, and the snapshot users read.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+
+/// What the recorder has done so far (see [`crate::Recorder::stats`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Frames the source delivered to the encoder (after pause filtering).
+    pub frames_captured: u64,
+    /// Frames encoded into the file.
+    pub frames_encoded: u64,
+    /// Frames not encoded because the picture had not changed (the previous one shows longer).
+    pub frames_skipped: u64,
+    /// Frames dropped because the encoder was behind (real-time sources only).
+    pub frames_dropped: u64,
+    /// Bytes committed to the file (fsync'd).
+    pub bytes_written: u64,
+    /// Fragments committed.
+    pub fragments: u64,
+}
+
+/// Live counters behind [`Stats`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub frames_captured: AtomicU64,
+    pub frames_encoded: AtomicU64,
+    pub frames_skipped: AtomicU64,
+    pub frames_dropped: AtomicU64,
+    pub bytes_written: AtomicU64,
+    pub fragments: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> Stats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Stats {
+            frames_captured: get(&self.frames_captured),
+            frames_encoded: get(&self.frames_encoded),
+            frames_skipped: get(&self.frames_skipped),
+            frames_dropped: get(&self.frames_dropped),
+            bytes_written: get(&self.bytes_written),
+            fragments: get(&self.fragments),
+        }
+    }
+}
