@@ -16,7 +16,9 @@ use std::time::{Duration, Instant, SystemTime};
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 use serde::Serialize;
 
-use crate::capture::{Clock, Frame, FramePusher, FrameSource, PushedSource, RawSource, SourceEvent, SyntheticSource};
+use crate::capture::{
+    Clock, Frame, FramePusher, FrameSource, Pacer, PushedSource, RawSource, SourceEvent, SyntheticSource,
+};
 use crate::config::{RecorderConfig, SourceConfig};
 use crate::encode::{EncodeStage, Outcome};
 use crate::error::{Error, Result};
@@ -219,10 +221,10 @@ impl Recorder {
 
         let spawn_failed = |e: std::io::Error| Error::Internal(format!("cannot start a recorder thread: {e}"));
         let capture = {
-            let (shared, events) = (shared.clone(), events_tx.clone());
+            let (shared, events, fps) = (shared.clone(), events_tx.clone(), settings.fps);
             std::thread::Builder::new()
                 .name("classrec-capture".into())
-                .spawn(move || capture_loop(source, captured_tx, &shared, &events))
+                .spawn(move || capture_loop(source, fps, captured_tx, &shared, &events))
                 .map_err(spawn_failed)?
         };
         let encode = {
@@ -262,8 +264,14 @@ impl Recorder {
 
     /// Counters so far.
     pub fn stats(&self) -> Stats {
-        let mut stats = self.shared.counters.snapshot();
-        stats.frames_dropped += self.pusher.as_ref().map_or(0, FramePusher::dropped);
+        self.with_pusher_drops(self.shared.counters.snapshot())
+    }
+
+    /// Adds frames the pusher's queue dropped: they were captured (pushed) and dropped.
+    fn with_pusher_drops(&self, mut stats: Stats) -> Stats {
+        let dropped = self.pusher.as_ref().map_or(0, FramePusher::dropped);
+        stats.frames_captured += dropped;
+        stats.frames_dropped += dropped;
         stats
     }
 
@@ -325,7 +333,7 @@ impl Recorder {
             let _ = threads.capture.join();
         }
         result.map(|mut recording| {
-            recording.stats.frames_dropped += self.pusher.as_ref().map_or(0, FramePusher::dropped);
+            recording.stats = self.with_pusher_drops(recording.stats);
             recording
         })
     }
@@ -342,25 +350,47 @@ impl Drop for Recorder {
 /// The capture thread: source → (pause filter) → encoder queue.
 fn capture_loop(
     mut source: Box<dyn FrameSource>,
+    fps: u32,
     frames: LatestSender<Captured>,
     shared: &Shared,
     events: &LatestSender<Event>,
 ) {
     let realtime = source.now().is_some();
     let counters = &shared.counters;
+    let poll = SOURCE_POLL.min(Duration::from_nanos(1_000_000_000 / u64::from(fps.max(1))));
+    let mut pacer = Pacer::new(fps);
     let mut paused_at: Option<Duration> = None;
     let mut cut = Duration::ZERO; // total paused time so far
     let mut hidden = false;
-    let end = |at: Option<Duration>, paused_at: Option<Duration>, cut: Duration, reason| {
+    let send = |frame: Frame| {
+        if realtime {
+            let dropped = frames.send(Captured::Frame(frame));
+            Counters::add(&counters.frames_dropped, dropped as u64);
+        } else {
+            frames.send_blocking(Captured::Frame(frame));
+        }
+    };
+    let end = |pacer: &mut Pacer, at: Option<Duration>, paused_at: Option<Duration>, cut: Duration, reason| {
+        if let Some(held) = pacer.poll(None) {
+            send(held);
+        }
         let at = paused_at.or(at).map(|t| t.saturating_sub(cut));
         frames.send_blocking(Captured::End { at, reason });
     };
+    let mut stopping = false;
     loop {
-        if shared.stop.load(Ordering::Acquire) {
-            end(source.now(), paused_at, cut, StopReason::Requested);
-            return;
+        if !stopping && shared.stop.load(Ordering::Acquire) {
+            // Frames already handed over before stop (pushed, due) still belong in the file.
+            stopping = true;
         }
-        let event = source.next_event(SOURCE_POLL);
+        let event = if stopping {
+            match source.next_event(Duration::ZERO) {
+                Ok(SourceEvent::Frame(frame)) if realtime && paused_at.is_none() => Ok(SourceEvent::Frame(frame)),
+                _ => return end(&mut pacer, source.now(), paused_at, cut, StopReason::Requested),
+            }
+        } else {
+            source.next_event(poll)
+        };
         // Pause transitions are timed on the source's clock, or on the frame for virtual time.
         let time = source.now().or(match &event {
             Ok(SourceEvent::Frame(f)) => Some(f.timestamp),
@@ -389,11 +419,14 @@ fn capture_loop(
                 }
                 frame.timestamp = frame.timestamp.saturating_sub(cut);
                 Counters::add(&counters.frames_captured, 1);
-                if realtime {
-                    let dropped = frames.send(Captured::Frame(frame));
-                    Counters::add(&counters.frames_dropped, dropped as u64);
-                } else {
-                    frames.send_blocking(Captured::Frame(frame));
+                if !realtime {
+                    send(frame);
+                    continue;
+                }
+                let paced = pacer.offer(frame);
+                Counters::add(&counters.frames_dropped, paced.dropped);
+                if let Some(frame) = paced.send {
+                    send(frame);
                 }
             }
             Ok(SourceEvent::Idle) => {}
@@ -408,13 +441,28 @@ fn capture_loop(
                 }
             }
             Ok(SourceEvent::Ended(reason)) => {
-                end(source.now(), paused_at, cut, StopReason::SourceEnded(reason));
-                return;
+                return end(
+                    &mut pacer,
+                    source.now(),
+                    paused_at,
+                    cut,
+                    StopReason::SourceEnded(reason),
+                );
             }
             Err(e) => {
                 events.send(Event::Error { message: e.to_string() });
-                end(source.now(), paused_at, cut, StopReason::Failed(e.to_string()));
-                return;
+                return end(
+                    &mut pacer,
+                    source.now(),
+                    paused_at,
+                    cut,
+                    StopReason::Failed(e.to_string()),
+                );
+            }
+        }
+        if paused_at.is_none() {
+            if let Some(held) = pacer.poll(source.now().map(|t| t.saturating_sub(cut))) {
+                send(held);
             }
         }
     }
@@ -442,7 +490,7 @@ fn encode_loop(
                     }
                 }
                 Ok(Outcome::Unchanged) => Counters::add(&counters.frames_skipped, 1),
-                Ok(Outcome::Nothing) => {}
+                Ok(Outcome::Nothing) => Counters::add(&counters.frames_dropped, 1),
                 Err(e) => {
                     events.send(Event::Error { message: e.to_string() });
                     shared.request_stop();

@@ -5,15 +5,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::Serialize;
 
 /// What the recorder has done so far (see [`crate::Recorder::stats`]).
+///
+/// Once stopped, `frames_captured == frames_encoded + frames_skipped + frames_dropped`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
-    /// Frames the source delivered to the encoder (after pause filtering).
+    /// Frames the source delivered (pushed, generated, read), not counting those while paused.
     pub frames_captured: u64,
     /// Frames encoded into the file.
     pub frames_encoded: u64,
     /// Frames not encoded because the picture had not changed (the previous one shows longer).
     pub frames_skipped: u64,
-    /// Frames dropped because the encoder was behind (real-time sources only).
+    /// Frames dropped because the encoder was behind (real-time sources only), or that the
+    /// encoder produced nothing for.
     pub frames_dropped: u64,
     /// Bytes committed to the file (fsync'd).
     pub bytes_written: u64,

@@ -4,12 +4,14 @@
 //! fixed output size), "hidden" while a window is minimised (the last frame is held), and "ended"
 //! when the window closes or the input runs out.
 
+mod pacer;
 mod pushed;
 mod raw;
 mod synthetic;
 
 use std::time::{Duration, Instant};
 
+pub(crate) use pacer::Pacer;
 pub use pushed::{FramePusher, PushedSource};
 pub use raw::RawSource;
 pub use synthetic::{SyntheticScene, SyntheticSource};

@@ -1,0 +1,123 @@
+//! Frame pacing for real-time sources: at most one frame per frame interval, the newest winning.
+//!
+//! Timestamps are snapped to the frame-rate grid (slot `k` is at `k / fps`). A frame that lands in
+//! a slot already used is held, replaced by any newer one, and sent when the next slot opens, so
+//! a burst of updates followed by a still screen always ends on its last picture.
+
+use std::time::Duration;
+
+use super::Frame;
+
+/// See the module docs.
+#[derive(Debug)]
+pub(crate) struct Pacer {
+    fps: u64,
+    last_slot: Option<u64>,
+    held: Option<Frame>,
+}
+
+/// What the pacer decided for an offered frame.
+#[derive(Debug, Default)]
+pub(crate) struct Paced {
+    /// The frame to send now, retimed to its slot.
+    pub send: Option<Frame>,
+    /// Frames superseded by a newer one (count them as dropped).
+    pub dropped: u64,
+}
+
+impl Pacer {
+    pub(crate) fn new(fps: u32) -> Self {
+        Pacer {
+            fps: u64::from(fps.max(1)),
+            last_slot: None,
+            held: None,
+        }
+    }
+
+    fn slot(&self, t: Duration) -> u64 {
+        (t.as_nanos() * u128::from(self.fps) / 1_000_000_000) as u64
+    }
+
+    fn slot_time(&self, slot: u64) -> Duration {
+        Duration::from_nanos(slot * 1_000_000_000 / self.fps)
+    }
+
+    fn release(&mut self, mut frame: Frame, slot: u64) -> Frame {
+        self.last_slot = Some(slot);
+        frame.timestamp = self.slot_time(slot);
+        frame
+    }
+
+    /// Offers a new frame.
+    pub(crate) fn offer(&mut self, frame: Frame) -> Paced {
+        let slot = self.slot(frame.timestamp);
+        let superseded = u64::from(self.held.take().is_some());
+        if self.last_slot.is_none_or(|last| slot > last) {
+            return Paced {
+                send: Some(self.release(frame, slot)),
+                dropped: superseded,
+            };
+        }
+        self.held = Some(frame);
+        Paced {
+            send: None,
+            dropped: superseded,
+        }
+    }
+
+    /// The held frame, once its slot has opened at `now` (or unconditionally with `None`: stopping).
+    pub(crate) fn poll(&mut self, now: Option<Duration>) -> Option<Frame> {
+        let next = self.last_slot.map_or(0, |l| l + 1);
+        if now.is_some_and(|now| self.slot(now) < next) {
+            return None;
+        }
+        let frame = self.held.take()?;
+        Some(self.release(frame, next))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(ms: u64, shade: u8) -> Frame {
+        Frame {
+            width: 1,
+            height: 1,
+            stride: 4,
+            data: vec![shade; 4],
+            timestamp: Duration::from_millis(ms),
+        }
+    }
+
+    #[test]
+    fn a_burst_keeps_its_newest_frame_for_the_next_slot() {
+        let mut pacer = Pacer::new(10); // slots every 100 ms
+        assert_eq!(pacer.offer(frame(5, 1)).send.unwrap().timestamp, Duration::ZERO);
+        let p = pacer.offer(frame(20, 2));
+        assert!(p.send.is_none() && p.dropped == 0);
+        let p = pacer.offer(frame(40, 3));
+        assert!(p.send.is_none() && p.dropped == 1, "frame 2 superseded by 3");
+        assert!(
+            pacer.poll(Some(Duration::from_millis(90))).is_none(),
+            "slot 1 not open yet"
+        );
+        let late = pacer.poll(Some(Duration::from_millis(100))).unwrap();
+        assert_eq!((late.data[0], late.timestamp), (3, Duration::from_millis(100)));
+        assert!(pacer.poll(Some(Duration::from_secs(5))).is_none());
+    }
+
+    #[test]
+    fn frames_in_new_slots_pass_straight_through_snapped_to_the_grid() {
+        let mut pacer = Pacer::new(15);
+        let t: Vec<Duration> = [0, 70, 140, 400]
+            .iter()
+            .map(|&ms| pacer.offer(frame(ms, 0)).send.unwrap().timestamp)
+            .collect();
+        let expected: Vec<Duration> = [0u64, 1, 2, 6]
+            .iter()
+            .map(|k| Duration::from_nanos(k * 1_000_000_000 / 15))
+            .collect();
+        assert_eq!(t, expected);
+    }
+}
