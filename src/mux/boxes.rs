@@ -36,9 +36,10 @@ pub(crate) struct SampleInfo {
     pub keyframe: bool,
 }
 
-/// A committed fragment: where its sample data starts in the file, and its samples.
+/// A committed fragment: where it starts, where its sample data starts, and its samples.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct FragmentIndex {
+    pub start: u64,
     pub data_offset: u64,
     pub samples: Vec<SampleInfo>,
 }

@@ -188,7 +188,11 @@ impl HybridWriter {
         }
         self.committed += buf.len() as u64;
         self.decode_time += samples.iter().map(|s| u64::from(s.duration)).sum::<u64>();
-        self.fragments.push(FragmentIndex { data_offset, samples });
+        self.fragments.push(FragmentIndex {
+            start,
+            data_offset,
+            samples,
+        });
         self.pending.clear();
         Ok(FragmentInfo {
             index: self.fragments.len() as u32,
@@ -217,12 +221,39 @@ impl HybridWriter {
         let (Some(head), Some(track)) = (self.head, self.track.as_ref()) else {
             return Ok(()); // nothing was ever written
         };
-        finalize(&self.file, &self.path, head, track, &self.fragments, self.committed)
+        self.committed = finalize_fitting(&self.file, &self.path, head, track, &mut self.fragments, self.committed)?;
+        self.decode_time = self
+            .fragments
+            .iter()
+            .flat_map(|f| &f.samples)
+            .map(|s| u64::from(s.duration))
+            .sum();
+        Ok(())
     }
 
     /// Media duration committed so far.
     pub(crate) fn duration(&self) -> Duration {
         ticks_to_duration(self.decode_time)
+    }
+}
+
+/// [`finalize`], and if the disk is too full even for the index, gives back the newest
+/// fragments (about 2 s each) one by one until it fits. Returns where the fragments now end.
+fn finalize_fitting(
+    file: &File,
+    path: &Path,
+    head: HeadLayout,
+    track: &TrackInfo,
+    fragments: &mut Vec<FragmentIndex>,
+    mut end: u64,
+) -> Result<u64> {
+    loop {
+        match finalize(file, path, head, track, fragments, end) {
+            Err(Error::DiskFull { .. }) if fragments.len() > 1 => {
+                end = fragments.pop().expect("more than one fragment").start;
+            }
+            other => return other.map(|()| end),
+        }
     }
 }
 

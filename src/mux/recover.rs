@@ -9,7 +9,7 @@ use std::time::Duration;
 use mp4::{MoovBox, ReadBox};
 
 use super::boxes::{FragmentIndex, SampleInfo, TrackInfo, KEY_SAMPLE_FLAGS, RESERVED_LEN};
-use super::{finalize, read_at, ticks_to_duration, HeadLayout};
+use super::{finalize_fitting, read_at, ticks_to_duration, HeadLayout};
 use crate::error::{Error, Result};
 use crate::output::RecordingLock;
 
@@ -83,8 +83,8 @@ fn read_head(file: &File, path: &Path) -> Result<Head> {
             "not a classrec recording (no reserved box after the moov)",
         ));
     }
-    let mut moov = vec![0u8; moov_len as usize - 8];
-    read_at(file, moov_offset + 8, &mut moov).map_err(io)?;
+    let mut moov = vec![0u8; moov_len as usize];
+    read_at(file, moov_offset, &mut moov).map_err(io)?;
     let track = parse_track(&moov).ok_or_else(|| not_recoverable(path, "its header has no readable H.264 track"))?;
     Ok(Head::Fragmented(
         HeadLayout {
@@ -95,17 +95,22 @@ fn read_head(file: &File, path: &Path) -> Result<Head> {
     ))
 }
 
-/// Reads size and parameter sets from a `moov` body, with the `mp4` crate as an independent parser.
-fn parse_track(moov_body: &[u8]) -> Option<TrackInfo> {
-    let mut cursor = Cursor::new(moov_body);
-    let moov = MoovBox::read_box(&mut cursor, moov_body.len() as u64 + 8).ok()?;
-    let avc1 = moov.traks.first()?.mdia.minf.stbl.stsd.avc1.as_ref()?;
-    Some(TrackInfo {
-        width: avc1.width.into(),
-        height: avc1.height.into(),
-        sps: avc1.avcc.sequence_parameter_sets.first()?.bytes.clone(),
-        pps: avc1.avcc.picture_parameter_sets.first()?.bytes.clone(),
-    })
+/// Reads size and parameter sets from a whole `moov` box, with the `mp4` crate as an independent
+/// parser. The file may be damaged, so a panic inside the parser counts as "unreadable".
+fn parse_track(moov: &[u8]) -> Option<TrackInfo> {
+    let parse = || {
+        let mut cursor = Cursor::new(moov);
+        cursor.set_position(8); // the crate reads a box body positioned after its header
+        let moov = MoovBox::read_box(&mut cursor, moov.len() as u64).ok()?;
+        let avc1 = moov.traks.first()?.mdia.minf.stbl.stsd.avc1.as_ref()?;
+        Some(TrackInfo {
+            width: avc1.width.into(),
+            height: avc1.height.into(),
+            sps: avc1.avcc.sequence_parameter_sets.first()?.bytes.clone(),
+            pps: avc1.avcc.picture_parameter_sets.first()?.bytes.clone(),
+        })
+    };
+    std::panic::catch_unwind(parse).ok().flatten()
 }
 
 /// Iterates `(type, body)` of the boxes packed in `data`; stops at anything malformed.
@@ -193,7 +198,14 @@ fn read_fragment(file: &File, at: u64, len: u64) -> Option<(FragmentIndex, u64)>
         && !samples.is_empty();
     complete.then(|| {
         let data_offset = at + u64::from(data_offset);
-        (FragmentIndex { data_offset, samples }, end)
+        (
+            FragmentIndex {
+                start: at,
+                data_offset,
+                samples,
+            },
+            end,
+        )
     })
 }
 
@@ -240,7 +252,8 @@ pub fn recover(path: &Path) -> Result<Recovered> {
             "it holds no complete fragment (the recording stopped within its first seconds); nothing to play",
         ));
     }
-    finalize(&file, path, layout, &track, &fragments, end)?;
+    let mut fragments = fragments;
+    let end = finalize_fitting(&file, path, layout, &track, &mut fragments, end)?;
     let ticks: u64 = fragments
         .iter()
         .flat_map(|f| &f.samples)
