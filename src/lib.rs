@@ -37,6 +37,13 @@ mod queue;
 mod recorder;
 mod stats;
 
+/// Internal stages, exposed for the criterion benches only (feature `bench`); not a stable API.
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::encode::{EncodedPicture, H264Encoder, H264Settings, PictureMaker, I420};
+}
+
 pub use capture::{Frame, FramePusher, FrameSource, SourceEvent, SyntheticScene};
 pub use config::{default_out_dir, ContentType, RecorderConfig, SourceConfig, BITRATE_RANGE_KBPS, MAX_FPS};
 pub use error::{Error, Result};

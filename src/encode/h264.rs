@@ -15,29 +15,37 @@ use crate::error::{Error, Result};
 
 /// Encoder settings; every value the crate defaults wrongly for recording is set explicitly.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct H264Settings {
+pub struct H264Settings {
+    /// Target bitrate, bits per second.
     pub bitrate_bps: u32,
+    /// Nominal frame rate.
     pub fps: u32,
+    /// Screen or camera tuning.
     pub content: ContentType,
 }
 
 /// One encoded picture as an MP4 sample (4-byte length-prefixed NAL units), with the SPS/PPS
 /// the encoder emitted alongside it (on keyframes).
 #[derive(Clone, Debug)]
-pub(crate) struct EncodedPicture {
+pub struct EncodedPicture {
+    /// Length-prefixed NAL units.
     pub data: Vec<u8>,
+    /// True for an IDR picture.
     pub keyframe: bool,
+    /// The sequence parameter set, when emitted with this picture.
     pub sps: Option<Vec<u8>>,
+    /// The picture parameter set, when emitted with this picture.
     pub pps: Option<Vec<u8>>,
 }
 
 /// An OpenH264 encoder for one fixed output size.
-pub(crate) struct H264Encoder {
+pub struct H264Encoder {
     encoder: Encoder,
 }
 
 impl H264Encoder {
-    pub(crate) fn new(settings: H264Settings) -> Result<Self> {
+    /// An encoder with these settings (the picture size comes with the first picture).
+    pub fn new(settings: H264Settings) -> Result<Self> {
         let usage = match settings.content {
             ContentType::Screen => UsageType::ScreenContentRealTime,
             ContentType::Camera => UsageType::CameraVideoRealTime,
@@ -62,12 +70,7 @@ impl H264Encoder {
 
     /// Encodes one I420 picture at `timestamp`; `keyframe` forces an IDR.
     /// Returns `None` if the encoder produced nothing for this picture.
-    pub(crate) fn encode(
-        &mut self,
-        picture: I420<'_>,
-        timestamp: Duration,
-        keyframe: bool,
-    ) -> Result<Option<EncodedPicture>> {
+    pub fn encode(&mut self, picture: I420<'_>, timestamp: Duration, keyframe: bool) -> Result<Option<EncodedPicture>> {
         let I420 { planes, strides, size } = picture;
         if keyframe {
             self.encoder.force_intra_frame();

@@ -10,9 +10,12 @@ mod picture;
 
 use std::time::Duration;
 
-use h264::H264Encoder;
-pub(crate) use h264::H264Settings;
-use picture::PictureMaker;
+#[cfg(feature = "bench")]
+pub use h264::EncodedPicture;
+pub use h264::{H264Encoder, H264Settings};
+pub use picture::PictureMaker;
+#[cfg(feature = "bench")]
+pub use picture::I420;
 
 use crate::capture::Frame;
 use crate::config::Settings;

@@ -23,7 +23,7 @@ pub(crate) fn fit_rect(src: (u32, u32), dst: (u32, u32)) -> (u32, u32, u32, u32)
 }
 
 /// Holds the output-sized buffers and turns frames into I420 pictures.
-pub(crate) struct PictureMaker {
+pub struct PictureMaker {
     width: u32,
     height: u32,
     /// Output-sized BGRA canvas for frames of another size (black borders).
@@ -36,7 +36,7 @@ pub(crate) struct PictureMaker {
 
 impl PictureMaker {
     /// Buffers for `width` x `height` output (both even).
-    pub(crate) fn new(width: u32, height: u32) -> Self {
+    pub fn new(width: u32, height: u32) -> Self {
         PictureMaker {
             width,
             height,
@@ -48,7 +48,7 @@ impl PictureMaker {
     }
 
     /// Converts `frame` into the I420 picture, letter-boxing it if its size differs.
-    pub(crate) fn make(&mut self, frame: &Frame) -> Result<()> {
+    pub fn make(&mut self, frame: &Frame) -> Result<()> {
         if (frame.width, frame.height) == (self.width, self.height) {
             return convert(&mut self.yuv, &frame.data, frame.stride);
         }
@@ -86,7 +86,7 @@ impl PictureMaker {
     }
 
     /// The current I420 picture.
-    pub(crate) fn picture(&self) -> I420<'_> {
+    pub fn picture(&self) -> I420<'_> {
         let y = &self.yuv;
         I420 {
             planes: (y.y_plane.borrow(), y.u_plane.borrow(), y.v_plane.borrow()),
@@ -98,9 +98,12 @@ impl PictureMaker {
 
 /// A borrowed I420 picture: Y, U, V planes, their strides, and the size.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct I420<'a> {
+pub struct I420<'a> {
+    /// Y, U and V planes.
     pub planes: (&'a [u8], &'a [u8], &'a [u8]),
+    /// Bytes per row of each plane.
     pub strides: (usize, usize, usize),
+    /// Width and height in pixels.
     pub size: (u32, u32),
 }
 

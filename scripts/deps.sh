@@ -1,0 +1,35 @@
+# Installs what building and testing classrec needs, only where it is missing.
+# Sourced by scripts/demo.sh and scripts/test.sh; safe to run again.
+
+CBINDGEN_VERSION=0.29.4
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]}" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# nasm: OpenH264's assembly (about 3x faster encoding); gcc builds OpenH264's C++.
+install_build_deps() {
+  apt_install nasm g++ pkg-config
+}
+
+# ffmpeg/ffprobe: independent decoders that check every file we write; cbindgen: the C header.
+install_test_deps() {
+  install_build_deps
+  apt_install ffmpeg
+  if ! cbindgen --version 2>/dev/null | grep -q "$CBINDGEN_VERSION"; then
+    echo "installing cbindgen $CBINDGEN_VERSION" >&2
+    cargo install --quiet --locked cbindgen --version "$CBINDGEN_VERSION"
+  fi
+}
