@@ -46,9 +46,13 @@ pub struct H264Encoder {
 impl H264Encoder {
     /// An encoder with these settings (the picture size comes with the first picture).
     pub fn new(settings: H264Settings) -> Result<Self> {
-        let usage = match settings.content {
-            ContentType::Screen => UsageType::ScreenContentRealTime,
-            ContentType::Camera => UsageType::CameraVideoRealTime,
+        // Measured on the synthetic classroom at 720p15 (README, Performance): screen tuning needs
+        // ~1.3x fewer bits at equal SSIM on slides; camera tuning is 1.1x faster on slides, 1.8x
+        // on full motion. Screen is the default; OpenH264 turns adaptive quantization and
+        // background detection off for it anyway, so say so and spare the log its warnings.
+        let (usage, camera_tools) = match settings.content {
+            ContentType::Screen => (UsageType::ScreenContentRealTime, false),
+            ContentType::Camera => (UsageType::CameraVideoRealTime, true),
         };
         let config = EncoderConfig::new()
             .bitrate(BitRate::from_bps(settings.bitrate_bps))
@@ -59,6 +63,8 @@ impl H264Encoder {
             // Keyframes are forced by the recorder's policy (fragment boundaries), never periodic here.
             .intra_frame_period(IntraFramePeriod::from_num_frames(0))
             .usage_type(usage)
+            .adaptive_quantization(camera_tools)
+            .background_detection(camera_tools)
             .complexity(Complexity::Medium)
             // One slice per frame (forced by the crate), so more threads would not help.
             .num_threads(1)
