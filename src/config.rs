@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::capture::SyntheticScene;
 use crate::error::{Error, Result};
+use crate::upload::UploadConfig;
 
 /// OpenH264's largest picture (level 5.2): 3840x2160, either orientation.
 pub const MAX_DIMENSION: u32 = 3840;
@@ -91,6 +92,8 @@ pub struct RecorderConfig {
     pub class_id: Option<String>,
     /// Recording user's id, used in the file name (sanitized).
     pub user_id: Option<String>,
+    /// Upload while recording (None: local file only).
+    pub upload: Option<UploadConfig>,
 }
 
 impl Default for RecorderConfig {
@@ -111,6 +114,7 @@ impl Default for RecorderConfig {
             content: ContentType::Screen,
             class_id: None,
             user_id: None,
+            upload: None,
         }
     }
 }

@@ -63,6 +63,11 @@ pub enum Error {
         reason: String,
     },
 
+    /// The upload failed for good (bad credentials, missing bucket, access denied, ...).
+    /// The local file is intact; `Uploader::resume_pending` can try again later.
+    #[error("upload: {0}")]
+    Upload(String),
+
     /// The recorder has already stopped; start a new one.
     #[error("the recorder has already stopped; start a new Recorder")]
     Stopped,

@@ -36,6 +36,7 @@ mod output;
 mod queue;
 mod recorder;
 mod stats;
+mod upload;
 
 /// Internal stages, exposed for the criterion benches only (feature `bench`); not a stable API.
 #[cfg(feature = "bench")]
@@ -51,3 +52,7 @@ pub use mux::{needs_recovery, recover, FragmentInfo, Recovered};
 pub use output::recover_folder;
 pub use recorder::{Event, Recorder, Recording, StopReason};
 pub use stats::Stats;
+pub use upload::{
+    Journal, JournalPart, ObjectInfo, Secret, UploadConfig, UploadProgress, UploadState, UploadTarget, UploadedObject,
+    Uploader, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE,
+};

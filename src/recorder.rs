@@ -26,6 +26,7 @@ use crate::mux::{FragmentInfo, HybridWriter, Recovered, Sample, TrackInfo};
 use crate::output::{create_recording, prepare_dir, recover_folder, RecordingLock};
 use crate::queue::{latest_queue, LatestSender};
 use crate::stats::{Counters, Stats};
+use crate::upload::{Growth, UploadProgress, UploadedObject, Uploader};
 
 /// How long a source may block before the capture thread checks for stop/pause.
 const SOURCE_POLL: Duration = Duration::from_millis(50);
@@ -99,6 +100,15 @@ pub enum Event {
     },
     /// The recording is finished and finalized.
     Stopped(Recording),
+    /// Upload progress (after each part).
+    UploadProgress(UploadProgress),
+    /// The recording is complete in the cloud.
+    UploadComplete(UploadedObject),
+    /// The upload stopped for good; the local file is intact and the upload can be resumed.
+    UploadFailed {
+        /// What happened and what to do.
+        message: String,
+    },
 }
 
 /// State shared by the recorder and its threads.
@@ -151,6 +161,8 @@ pub struct Recorder {
     pusher: Option<FramePusher>,
     path: PathBuf,
     threads: Option<Threads>,
+    uploader: Option<Arc<Uploader>>,
+    upload_done: Option<Receiver<Result<UploadedObject>>>,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -207,6 +219,7 @@ impl Recorder {
             });
         }
         let stage = EncodeStage::new(&settings)?;
+        let uploader = config.upload.as_ref().map(Uploader::new).transpose()?.map(Arc::new);
         let (file, path, lock) = create_recording(
             &settings.out_dir,
             SystemTime::now(),
@@ -234,12 +247,19 @@ impl Recorder {
                 .spawn(move || encode_loop(captured_rx, stage, encoded_tx, &shared, &events))
                 .map_err(spawn_failed)?
         };
+        let (growth_tx, upload_done) = match &uploader {
+            Some(uploader) => {
+                let (tx, done) = spawn_upload(uploader.clone(), &path, &settings.out_dir, &events_tx)?;
+                (Some(tx), Some(done))
+            }
+            None => (None, None),
+        };
         let mux = {
             let shared = shared.clone();
             let size = (settings.width, settings.height);
             std::thread::Builder::new()
                 .name("classrec-mux".into())
-                .spawn(move || mux_loop(encoded_rx, writer, lock, size, &shared, &events_tx))
+                .spawn(move || mux_loop(encoded_rx, writer, lock, size, growth_tx, &shared, &events_tx))
                 .map_err(spawn_failed)?
         };
         Ok(Recorder {
@@ -248,6 +268,8 @@ impl Recorder {
             pusher: None,
             path,
             threads: Some(Threads { capture, encode, mux }),
+            uploader,
+            upload_done,
         })
     }
 
@@ -300,6 +322,19 @@ impl Recorder {
         self.threads.as_ref().is_none_or(|t| t.mux.is_finished())
     }
 
+    /// Waits up to `timeout` for the upload to complete (after [`Recorder::stop`]).
+    /// `None`: no upload is configured, or it is still running.
+    pub fn wait_for_upload(&self, timeout: Duration) -> Option<Result<UploadedObject>> {
+        self.upload_done.as_ref()?.recv_timeout(timeout).ok()
+    }
+
+    /// Changes the upload bandwidth cap (bytes per second; `None`: no cap) while uploading.
+    pub fn set_upload_limit(&self, bytes_per_second: Option<u64>) {
+        if let Some(uploader) = &self.uploader {
+            uploader.set_bandwidth_limit(bytes_per_second);
+        }
+    }
+
     /// Stops recording, finalizes the file and returns what was recorded.
     /// A second call returns [`Error::Stopped`].
     pub fn stop(&mut self) -> Result<Recording> {
@@ -345,6 +380,49 @@ impl Drop for Recorder {
             let _ = self.stop();
         }
     }
+}
+
+/// Starts the upload thread that follows the recording at `path`, and a second one that finishes
+/// uploads left pending in the folder by earlier runs.
+#[allow(clippy::type_complexity)]
+fn spawn_upload(
+    uploader: Arc<Uploader>,
+    path: &Path,
+    folder: &Path,
+    events: &LatestSender<Event>,
+) -> Result<(Sender<Growth>, Receiver<Result<UploadedObject>>)> {
+    let spawn_failed = |e: std::io::Error| Error::Internal(format!("cannot start the upload thread: {e}"));
+    let (growth_tx, growth_rx) = crossbeam_channel::unbounded();
+    let (done_tx, done_rx) = bounded(1);
+    {
+        let (uploader, path, events) = (uploader.clone(), path.to_owned(), events.clone());
+        std::thread::Builder::new()
+            .name("classrec-upload".into())
+            .spawn(move || {
+                let result = uploader.follow(&path, &growth_rx, &events);
+                if let Err(e) = &result {
+                    events.send(Event::UploadFailed {
+                        message: format!("{e}; the local file `{}` is intact", path.display()),
+                    });
+                }
+                let _ = done_tx.send(result);
+            })
+            .map_err(spawn_failed)?;
+    }
+    let (folder, events) = (folder.to_owned(), events.clone());
+    std::thread::Builder::new()
+        .name("classrec-resume".into())
+        .spawn(move || {
+            for (path, result) in uploader.resume_pending_with_events(&folder, Some(&events)) {
+                if let Err(e) = result {
+                    events.send(Event::UploadFailed {
+                        message: format!("resuming the upload of `{}`: {e}", path.display()),
+                    });
+                }
+            }
+        })
+        .map_err(spawn_failed)?;
+    Ok((growth_tx, done_rx))
 }
 
 /// The capture thread: source → (pause filter) → encoder queue.
@@ -521,6 +599,7 @@ fn mux_loop(
     mut writer: HybridWriter,
     lock: RecordingLock,
     size: (u32, u32),
+    growth: Option<Sender<Growth>>,
     shared: &Shared,
     events: &LatestSender<Event>,
 ) -> Result<Recording> {
@@ -529,6 +608,9 @@ fn mux_loop(
     let committed = |fragment: FragmentInfo| {
         Counters::add(&counters.fragments, 1);
         counters.bytes_written.store(fragment.end, Ordering::Relaxed);
+        if let Some(growth) = &growth {
+            let _ = growth.send(Growth::Committed(fragment.end));
+        }
         events.send(Event::FragmentCommitted(fragment));
     };
     let (end, mut reason) = loop {
@@ -570,6 +652,9 @@ fn mux_loop(
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     if bytes == 0 {
         let _ = std::fs::remove_file(&path); // nothing was recorded: leave no empty file behind
+    }
+    if let Some(growth) = &growth {
+        let _ = growth.send(Growth::Finalized(bytes));
     }
     drop(lock);
     counters.bytes_written.store(bytes, Ordering::Relaxed);

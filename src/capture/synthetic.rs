@@ -20,7 +20,8 @@ pub enum SyntheticScene {
     Classroom,
     /// One slide that never changes (the cheapest case: almost nothing should be encoded).
     StillSlide,
-    /// The slide panning sideways every frame: full-frame motion, the encoder's worst case.
+    /// The slide panning sideways every frame under moving film grain: full-frame motion with
+    /// camera-like noise, the encoder's worst case.
     FullMotion,
 }
 
@@ -36,6 +37,8 @@ pub struct SyntheticSource {
     limit: Option<u64>,
     index: u64,
     page: Option<(u64, Vec<u8>)>,
+    /// Noise texture for the full-motion scene (a window of it moves every frame).
+    grain: Vec<u8>,
 }
 
 impl SyntheticSource {
@@ -58,6 +61,7 @@ impl SyntheticSource {
             limit,
             index: 0,
             page: None,
+            grain: Vec::new(),
         }
     }
 
@@ -83,6 +87,9 @@ impl SyntheticSource {
                 _ => page.clone(),
             },
         };
+        if self.scene == SyntheticScene::FullMotion {
+            add_grain(&mut canvas.data, &mut self.grain, index);
+        }
         if self.scene != SyntheticScene::StillSlide {
             draw_video(&mut canvas, index);
             draw_pointer(&mut canvas, index);
@@ -229,6 +236,18 @@ fn pan(page: &[u8], width: u32, height: u32, index: u64) -> Vec<u8> {
         out.extend_from_slice(&src[..shift]);
     }
     out
+}
+
+/// Adds film grain: a noise texture (0..=23, drawn once) read from a different offset each frame.
+fn add_grain(data: &mut [u8], grain: &mut Vec<u8>, index: u64) {
+    if grain.len() != data.len() * 2 {
+        let mut rng = Lcg(0x6A09_E667_F3BC_C908);
+        *grain = (0..data.len() * 2).map(|_| rng.next(24) as u8).collect();
+    }
+    let offset = (index as usize * 40_961 * 4) % data.len();
+    for (px, g) in data.iter_mut().zip(&grain[offset..]) {
+        *px = px.saturating_sub(12).saturating_add(*g);
+    }
 }
 
 /// The "video" region: moving colour bars and a bouncing ball in the lower right.

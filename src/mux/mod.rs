@@ -309,6 +309,11 @@ fn write_at(file: &File, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
     }
 }
 
+/// Positional read filling the whole buffer (no shared cursor, safe while the file grows).
+pub(crate) fn read_exact_at(file: &File, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+    read_at(file, offset, buf)
+}
+
 /// Positional read filling the whole buffer.
 fn read_at(file: &File, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
     #[cfg(unix)]
