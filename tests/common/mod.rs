@@ -1,6 +1,8 @@
 //! Helpers for integration tests: temporary folders, and FFmpeg as an independent checker.
 #![allow(dead_code)]
 
+pub mod s3;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

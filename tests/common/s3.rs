@@ -25,7 +25,9 @@ pub struct S3Server {
 }
 
 fn weed() -> Option<String> {
-    std::env::var("CLASSREC_WEED").ok().filter(|w| std::path::Path::new(w).exists())
+    std::env::var("CLASSREC_WEED")
+        .ok()
+        .filter(|w| std::path::Path::new(w).exists())
 }
 
 /// A base port P with P..P+7 and P+10000..P+10007 free on 127.0.0.1.
@@ -33,7 +35,12 @@ fn free_base_port() -> u16 {
     let seed = std::process::id() as u16;
     (0..500)
         .map(|i| 20000 + (seed.wrapping_mul(7).wrapping_add(i * 13) % 900) * 10)
-        .find(|&p| (0..8).all(|k| TcpListener::bind(("127.0.0.1", p + k)).is_ok() && TcpListener::bind(("127.0.0.1", p + 10000 + k)).is_ok()))
+        .find(|&p| {
+            (0..8).all(|k| {
+                TcpListener::bind(("127.0.0.1", p + k)).is_ok()
+                    && TcpListener::bind(("127.0.0.1", p + 10000 + k)).is_ok()
+            })
+        })
         .expect("no free port range for SeaweedFS")
 }
 
@@ -42,7 +49,10 @@ impl S3Server {
     pub fn start(name: &str) -> Option<S3Server> {
         let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let Some(weed) = weed() else {
-            assert!(std::env::var_os("CI").is_none(), "CI must run the tests through scripts/test.sh (it installs SeaweedFS)");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must run the tests through scripts/test.sh (it installs SeaweedFS)"
+            );
             eprintln!("skipped: CLASSREC_WEED is not set; run the tests with scripts/test.sh");
             return None;
         };
@@ -78,8 +88,13 @@ impl S3Server {
             "-s3.autoCreateBucket=false".into(),
         ];
         std::fs::create_dir_all(dir.join("data")).unwrap();
-        let mut server =
-            S3Server { endpoint: format!("http://127.0.0.1:{}", p + 3), args, dir, child: None, _serial: serial };
+        let mut server = S3Server {
+            endpoint: format!("http://127.0.0.1:{}", p + 3),
+            args,
+            dir,
+            child: None,
+            _serial: serial,
+        };
         server.run();
         Some(server)
     }
