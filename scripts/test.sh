@@ -7,7 +7,7 @@ source scripts/deps.sh
 install_test_deps
 install_s3_server
 # The tests stop their S3 servers themselves; this catches any left by an interrupted run.
-trap 'pkill -f "$CLASSREC_WEED mini" 2>/dev/null || true' EXIT
+trap 'pkill -9 -f "$CLASSREC_WEED mini" 2>/dev/null || true' EXIT
 
 echo "== format and lints" >&2
 cargo fmt --check
