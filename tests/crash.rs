@@ -95,6 +95,7 @@ fn check_playable(path: &Path, recorded: f64, label: &str) -> f64 {
     let errors = decode_errors(path);
     assert_eq!(errors, "", "{label}: ffmpeg -v error printed something");
     let last = probe(path).packets.last().map_or(0.0, |p| p.0);
+    eprintln!("{label}: decodes cleanly up to {last:.2} s");
     assert!(
         last >= recorded - 3.0,
         "{label}: decodes up to {last:.2} s, killed after {recorded:.2} s"
