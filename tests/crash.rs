@@ -4,15 +4,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant, SystemTime};
 
 use classrec::{
     needs_recovery, recover, recover_folder, Event, Recorder, RecorderConfig, SourceConfig, SyntheticScene,
 };
-use common::{decode_errors, probe, top_level_boxes, TempDir};
+use common::{decode_errors, probe, spawn_child_recorder, top_level_boxes, TempDir};
 
 const CHILD_ENV: &str = "CLASSREC_CRASH_CHILD_DIR";
 
@@ -46,27 +45,7 @@ struct Victim {
 }
 
 fn spawn_victim(dir: &Path) -> Victim {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_records_until_killed",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let path = loop {
-        let line = lines.next().expect("child exited before starting").unwrap();
-        // libtest prints "test child_records_until_killed ... " before our line.
-        if let Some((_, path)) = line.split_once("started ") {
-            break PathBuf::from(path);
-        }
-    };
+    let (child, path) = spawn_child_recorder("child_records_until_killed", (CHILD_ENV, dir.to_str().unwrap()));
     Victim {
         child,
         path,

@@ -3,9 +3,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::Duration;
 
 use classrec::{
@@ -13,7 +11,7 @@ use classrec::{
     Uploader,
 };
 use common::s3::S3Server;
-use common::{decode_errors, TempDir};
+use common::{decode_errors, spawn_child_recorder, TempDir};
 use sha2::{Digest, Sha256};
 
 fn sha256(bytes: &[u8]) -> String {
@@ -164,26 +162,8 @@ fn a_recording_killed_mid_upload_is_finished_by_resume_pending() {
         return;
     };
     let dir = TempDir::new("upload-killed");
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_records_and_uploads_until_killed",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, format!("{}|{}", dir.path().display(), server.endpoint))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let path = loop {
-        let line = lines.next().expect("child ended before starting").unwrap();
-        if let Some((_, p)) = line.split_once("started ") {
-            break PathBuf::from(p);
-        }
-    };
+    let spec = format!("{}|{}", dir.path().display(), server.endpoint);
+    let (mut child, path) = spawn_child_recorder("child_records_and_uploads_until_killed", (CHILD_ENV, &spec));
     // Wait until at least one part (after the 5 MiB head) is on the server, then SIGKILL.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while Journal::load(&path).ok().flatten().is_none_or(|j| j.parts.is_empty()) {

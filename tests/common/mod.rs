@@ -4,7 +4,7 @@
 pub mod s3;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 /// A fresh folder under the system temp dir, removed on drop.
 pub struct TempDir(pub PathBuf);
@@ -145,4 +145,29 @@ pub fn top_level_boxes(path: &Path) -> Vec<String> {
         at += size;
     }
     out
+}
+
+/// Runs the ignored test `name` of this test binary as a child process (a recorder to be
+/// killed), with `env` set; returns it once it printed `started <path>`, and that path.
+pub fn spawn_child_recorder(name: &str, env: (&str, &str)) -> (Child, PathBuf) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--ignored", "--nocapture", "--test-threads=1"])
+        .env(env.0, env.1)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // libtest prints "test <name> ... " before our line.
+    let started = lines
+        .map_while(Result::ok)
+        .find_map(|l| l.split_once("started ").map(|(_, p)| PathBuf::from(p)));
+    match started {
+        Some(path) => (child, path),
+        None => {
+            let status = child.wait();
+            panic!("the child recorder exited before starting: {status:?}");
+        }
+    }
 }
