@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::capture::SyntheticScene;
 use crate::error::{Error, Result};
+use crate::notify::{CallbackConfig, ClassInfo};
 use crate::upload::UploadConfig;
 
 /// OpenH264's largest picture (level 5.2): 3840x2160, either orientation.
@@ -94,6 +95,10 @@ pub struct RecorderConfig {
     pub user_id: Option<String>,
     /// Upload while recording (None: local file only).
     pub upload: Option<UploadConfig>,
+    /// The class being recorded (reported by the callback; the role is checked at start).
+    pub class: Option<ClassInfo>,
+    /// Tell the institution's backend when the upload is complete (needs `upload` and `class`).
+    pub callback: Option<CallbackConfig>,
 }
 
 impl Default for RecorderConfig {
@@ -115,6 +120,8 @@ impl Default for RecorderConfig {
             class_id: None,
             user_id: None,
             upload: None,
+            class: None,
+            callback: None,
         }
     }
 }
@@ -136,6 +143,12 @@ impl RecorderConfig {
     /// Checks every field; `source_size` is the source's own frame size where known.
     pub(crate) fn resolve(&self, source_size: Option<(u32, u32)>) -> Result<Settings> {
         let invalid = |msg: String| Err(Error::InvalidConfig(msg));
+        if let Some(class) = &self.class {
+            class.check_role()?;
+        }
+        if self.callback.is_some() && (self.upload.is_none() || self.class.is_none()) {
+            return invalid("callback needs upload (it reports the uploaded object) and class (it reports the class)".into());
+        }
         if self.fps == 0 || self.fps > MAX_FPS {
             return invalid(format!("fps is {}; use 1 to {MAX_FPS} (15 suits slides)", self.fps));
         }

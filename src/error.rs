@@ -68,6 +68,14 @@ pub enum Error {
     #[error("upload: {0}")]
     Upload(String),
 
+    /// The completion callback could not be delivered (after every retry).
+    #[error("callback: {0}")]
+    Callback(String),
+
+    /// This user may not record (only a teacher or an assistant may).
+    #[error("not allowed to record: {0}")]
+    NotAllowed(String),
+
     /// The recorder has already stopped; start a new one.
     #[error("the recorder has already stopped; start a new Recorder")]
     Stopped,

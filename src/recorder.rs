@@ -26,6 +26,7 @@ use crate::mux::{FragmentInfo, HybridWriter, Recovered, Sample, TrackInfo};
 use crate::output::{create_recording, prepare_dir, recover_folder, RecordingLock};
 use crate::queue::{latest_queue, LatestSender};
 use crate::stats::{Counters, Stats};
+use crate::notify::ClassInfo;
 use crate::upload::{Growth, UploadProgress, UploadedObject, Uploader};
 
 /// How long a source may block before the capture thread checks for stop/pause.
@@ -104,6 +105,16 @@ pub enum Event {
     UploadProgress(UploadProgress),
     /// The recording is complete in the cloud.
     UploadComplete(UploadedObject),
+    /// The completion callback was delivered (HTTP 200 with `error_code` 0).
+    CallbackDelivered {
+        /// Attempts it took, the successful one included.
+        attempts: u32,
+    },
+    /// The completion callback failed for good (after every retry).
+    CallbackFailed {
+        /// The last reason.
+        message: String,
+    },
     /// The upload stopped for good; the local file is intact and the upload can be resumed.
     UploadFailed {
         /// What happened and what to do.
@@ -163,6 +174,7 @@ pub struct Recorder {
     threads: Option<Threads>,
     uploader: Option<Arc<Uploader>>,
     upload_done: Option<Receiver<Result<UploadedObject>>>,
+    callback_done: Option<Receiver<Result<u32>>>,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -219,10 +231,14 @@ impl Recorder {
             });
         }
         let stage = EncodeStage::new(&settings)?;
-        let uploader = config.upload.as_ref().map(Uploader::new).transpose()?.map(Arc::new);
+        let uploader = match &config.upload {
+            Some(upload) => Some(Arc::new(Uploader::new(upload)?.with_callback(config.callback.clone()))),
+            None => None,
+        };
+        let start_time = SystemTime::now();
         let (file, path, lock) = create_recording(
             &settings.out_dir,
-            SystemTime::now(),
+            start_time,
             config.class_id.as_deref(),
             config.user_id.as_deref(),
         )?;
@@ -247,12 +263,14 @@ impl Recorder {
                 .spawn(move || encode_loop(captured_rx, stage, encoded_tx, &shared, &events))
                 .map_err(spawn_failed)?
         };
-        let (growth_tx, upload_done) = match &uploader {
+        let (growth_tx, upload_done, callback_done) = match &uploader {
             Some(uploader) => {
-                let (tx, done) = spawn_upload(uploader.clone(), &path, &settings.out_dir, &events_tx)?;
-                (Some(tx), Some(done))
+                let unix_start = start_time.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+                let follow = Follow { class: config.class.clone(), start_time: unix_start };
+                let (tx, done, callback) = spawn_upload(uploader.clone(), &path, &settings.out_dir, &events_tx, follow)?;
+                (Some(tx), Some(done), Some(callback))
             }
-            None => (None, None),
+            None => (None, None, None),
         };
         let mux = {
             let shared = shared.clone();
@@ -270,6 +288,7 @@ impl Recorder {
             threads: Some(Threads { capture, encode, mux }),
             uploader,
             upload_done,
+            callback_done,
         })
     }
 
@@ -326,6 +345,13 @@ impl Recorder {
     /// `None`: no upload is configured, or it is still running.
     pub fn wait_for_upload(&self, timeout: Duration) -> Option<Result<UploadedObject>> {
         self.upload_done.as_ref()?.recv_timeout(timeout).ok()
+    }
+
+    /// Waits up to `timeout` for the completion callback's outcome (after the upload):
+    /// `Ok(attempts)` once delivered, `Err` once failed for good. `None`: none configured, or
+    /// still trying.
+    pub fn wait_for_callback(&self, timeout: Duration) -> Option<Result<u32>> {
+        self.callback_done.as_ref()?.recv_timeout(timeout).ok()
     }
 
     /// Changes the upload bandwidth cap (bytes per second; `None`: no cap) while uploading.
@@ -390,22 +416,33 @@ fn spawn_upload(
     path: &Path,
     folder: &Path,
     events: &LatestSender<Event>,
-) -> Result<(Sender<Growth>, Receiver<Result<UploadedObject>>)> {
+    follow: Follow,
+) -> Result<(Sender<Growth>, Receiver<Result<UploadedObject>>, Receiver<Result<u32>>)> {
     let spawn_failed = |e: std::io::Error| Error::Internal(format!("cannot start the upload thread: {e}"));
     let (growth_tx, growth_rx) = crossbeam_channel::unbounded();
     let (done_tx, done_rx) = bounded(1);
+    let (callback_tx, callback_rx) = bounded(1);
     {
         let (uploader, path, events) = (uploader.clone(), path.to_owned(), events.clone());
         std::thread::Builder::new()
             .name("classrec-upload".into())
             .spawn(move || {
-                let result = uploader.follow(&path, &growth_rx, &events);
+                let result = uploader.follow(&path, &growth_rx, &events, follow.class.as_ref(), follow.start_time);
+                let uploaded = result.is_ok();
                 if let Err(e) = &result {
                     events.send(Event::UploadFailed {
                         message: format!("{e}; the local file `{}` is intact", path.display()),
                     });
                 }
                 let _ = done_tx.send(result);
+                if uploaded {
+                    if let Some(outcome) = uploader.deliver_callback(&path, Some(&events)) {
+                        if let Err(e) = &outcome {
+                            events.send(Event::CallbackFailed { message: e.to_string() });
+                        }
+                        let _ = callback_tx.send(outcome);
+                    }
+                }
             })
             .map_err(spawn_failed)?;
     }
@@ -422,7 +459,13 @@ fn spawn_upload(
             }
         })
         .map_err(spawn_failed)?;
-    Ok((growth_tx, done_rx))
+    Ok((growth_tx, done_rx, callback_rx))
+}
+
+/// What the upload thread needs to know for the callback.
+struct Follow {
+    class: Option<ClassInfo>,
+    start_time: u64,
 }
 
 /// The capture thread: source → (pause filter) → encoder queue.

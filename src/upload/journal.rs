@@ -62,6 +62,28 @@ pub struct Journal {
     pub final_size: Option<u64>,
     /// State.
     pub state: UploadState,
+    /// Recording start, Unix seconds.
+    #[serde(default)]
+    pub start_time: Option<u64>,
+    /// The class, for the completion callback.
+    #[serde(default)]
+    pub class: Option<crate::notify::ClassInfo>,
+    /// The completion callback's delivery state, once the upload is complete.
+    #[serde(default)]
+    pub callback: Option<CallbackState>,
+}
+
+/// Delivery of the completion callback.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackState {
+    /// What the callback reports.
+    pub facts: crate::notify::RecordFacts,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// Delivered (HTTP 200, `error_code` 0): never sent again.
+    pub delivered: bool,
+    /// Gave up after the last retry, with the last reason.
+    pub failed: Option<String>,
 }
 
 impl Journal {

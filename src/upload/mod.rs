@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 use serde::{Deserialize, Serialize};
 
-pub use journal::{Journal, JournalPart, UploadState};
+pub use journal::{CallbackState, Journal, JournalPart, UploadState};
 pub use target::ObjectInfo;
 pub use throttle::Throttle;
 
@@ -29,6 +29,7 @@ use s3::{sha256_hex, S3Target};
 use target::{Failure, Target};
 
 use crate::error::{Error, Result};
+use crate::notify::{CallbackConfig, ClassInfo, RecordFacts};
 use crate::output::RecordingLock;
 use crate::queue::LatestSender;
 use crate::recorder::Event;
@@ -175,6 +176,7 @@ pub(crate) enum Growth {
 
 /// Uploads recordings; cheap to share across threads (`Arc`).
 pub struct Uploader {
+    callback: Option<CallbackConfig>,
     target: Box<dyn Target>,
     prefix: String,
     part_size: u64,
@@ -245,12 +247,19 @@ impl Uploader {
             UploadTarget::Folder { path, prefix } => (Box::new(FolderTarget::new(path)), prefix),
         };
         Ok(Uploader {
+            callback: None,
             target,
             prefix: prefix.trim_matches('/').to_owned(),
             part_size: config.part_size,
             throttle: Throttle::new(config.bandwidth_limit),
             cancelled: AtomicBool::new(false),
         })
+    }
+
+    /// Also delivers the completion callback after each upload (and resumes pending ones).
+    pub fn with_callback(mut self, callback: Option<CallbackConfig>) -> Self {
+        self.callback = callback;
+        self
     }
 
     /// The object key of a recording: `<prefix>/<file name>` (file names are already sanitized).
@@ -293,10 +302,77 @@ impl Uploader {
 
     /// Uploads a finished recording (resuming its journal if it has one).
     pub fn upload_file(&self, path: &Path) -> Result<UploadedObject> {
-        self.upload_file_with_events(path, None)
+        self.upload_finished(path, None)
     }
 
-    fn upload_file_with_events(&self, path: &Path, events: Option<&LatestSender<Event>>) -> Result<UploadedObject> {
+    /// Delivers (or goes on delivering) the completion callback recorded in `path`'s journal.
+    /// `None`: no callback is configured or due; `Some(Ok(attempts))` once delivered.
+    pub(crate) fn deliver_callback(&self, path: &Path, events: Option<&LatestSender<Event>>) -> Option<Result<u32>> {
+        let config = self.callback.as_ref()?;
+        let mut journal = Journal::load(path).ok()??;
+        let class = journal.class.clone()?;
+        let UploadState::Completed { url, .. } = &journal.state else { return None };
+        if journal.callback.is_none() {
+            let size = journal.final_size.unwrap_or(0);
+            let duration = crate::recover(path).map(|r| r.duration).unwrap_or_default();
+            let start_time = journal.start_time.unwrap_or(0);
+            journal.callback = Some(crate::upload::CallbackState {
+                facts: RecordFacts {
+                    start_time,
+                    stop_time: start_time + duration.as_secs_f64().round() as u64,
+                    file_id: journal.key.clone(),
+                    file_url: url.clone(),
+                    file_size: size,
+                    duration: duration.as_secs_f64().round() as u64,
+                },
+                attempts: 0,
+                delivered: false,
+                failed: None,
+            });
+        }
+        let max_attempts = config.retries + 1;
+        loop {
+            let state = journal.callback.as_mut().expect("set above");
+            if state.delivered {
+                return Some(Ok(state.attempts));
+            }
+            if let Some(reason) = &state.failed {
+                return Some(Err(Error::Callback(reason.clone())));
+            }
+            if state.attempts > 0 {
+                std::thread::sleep(Duration::from_millis(config.retry_interval_ms));
+            }
+            let outcome = crate::notify::attempt(config, &class, &state.facts);
+            state.attempts += 1;
+            match outcome {
+                Ok(()) => state.delivered = true,
+                Err(reason) if state.attempts >= max_attempts => {
+                    state.failed = Some(format!("{reason}; gave up after {} attempts", state.attempts))
+                }
+                Err(reason) => {
+                    if let Some(events) = events {
+                        events.send(Event::Warning { message: format!("callback attempt {}: {reason}; retrying", state.attempts) });
+                    }
+                }
+            }
+            let attempts = state.attempts;
+            let delivered = state.delivered;
+            if let Err(e) = journal.save(path) {
+                return Some(Err(e));
+            }
+            if delivered {
+                if let Some(events) = events {
+                    events.send(Event::CallbackDelivered { attempts });
+                }
+            }
+        }
+    }
+
+    fn upload_file_with_events(&self, path: &Path, events: Option<&LatestSender<Event>>) -> Result<Option<UploadedObject>> {
+        self.upload_finished(path, events).map(Some)
+    }
+
+    fn upload_finished(&self, path: &Path, events: Option<&LatestSender<Event>>) -> Result<UploadedObject> {
         if crate::needs_recovery(path)? {
             crate::recover(path)?;
         }
@@ -327,8 +403,12 @@ impl Uploader {
             if path.extension().is_none_or(|e| e != "mp4") {
                 continue;
             }
-            let pending =
-                matches!(Journal::load(&path), Ok(Some(j)) if !matches!(j.state, UploadState::Completed { .. }));
+            let Ok(Some(journal)) = Journal::load(&path) else { continue };
+            let upload_pending = !matches!(journal.state, UploadState::Completed { .. });
+            let callback_pending = self.callback.is_some()
+                && journal.class.is_some()
+                && journal.callback.as_ref().is_none_or(|c| !c.delivered && c.failed.is_none());
+            let pending = upload_pending || callback_pending;
             if !pending {
                 continue;
             }
@@ -336,9 +416,22 @@ impl Uploader {
                 continue;
             }; // being recorded
             drop(lock);
-            match self.upload_file_with_events(&path, events) {
+            let result = if upload_pending { self.upload_file_with_events(&path, events) } else { Ok(None) };
+            match result {
                 Err(Error::Upload(m)) if m.contains("being uploaded by another") => {} // live elsewhere
-                result => out.push((path, result)),
+                Ok(uploaded) => {
+                    let callback = self.deliver_callback(&path, events);
+                    if let Some(Err(e)) = &callback {
+                        if let Some(events) = events {
+                            events.send(Event::CallbackFailed { message: e.to_string() });
+                        }
+                    }
+                    match uploaded {
+                        Some(object) => out.push((path, Ok(object))),
+                        None => {}
+                    }
+                }
+                Err(e) => out.push((path, Err(e))),
             }
         }
         out
@@ -350,8 +443,13 @@ impl Uploader {
         path: &Path,
         growth: &Receiver<Growth>,
         events: &LatestSender<Event>,
+        class: Option<&ClassInfo>,
+        start_time: u64,
     ) -> Result<UploadedObject> {
         let mut session = Session::open(self, path, Some(events))?;
+        session.journal.class = class.cloned();
+        session.journal.start_time = Some(start_time);
+        session.save()?;
         for message in growth {
             match message {
                 Growth::Committed(end) => session.committed(end)?,
@@ -450,6 +548,9 @@ impl<'a> Session<'a> {
                 parts: Vec::new(),
                 final_size: None,
                 state: UploadState::Uploading,
+                start_time: None,
+                class: None,
+                callback: None,
             },
         };
         let mut session = Session {
