@@ -147,7 +147,9 @@ impl RecorderConfig {
             class.check_role()?;
         }
         if self.callback.is_some() && (self.upload.is_none() || self.class.is_none()) {
-            return invalid("callback needs upload (it reports the uploaded object) and class (it reports the class)".into());
+            return invalid(
+                "callback needs upload (it reports the uploaded object) and class (it reports the class)".into(),
+            );
         }
         if self.fps == 0 || self.fps > MAX_FPS {
             return invalid(format!("fps is {}; use 1 to {MAX_FPS} (15 suits slides)", self.fps));

@@ -23,10 +23,10 @@ use crate::config::{RecorderConfig, SourceConfig};
 use crate::encode::{EncodeStage, Outcome};
 use crate::error::{Error, Result};
 use crate::mux::{FragmentInfo, HybridWriter, Recovered, Sample, TrackInfo};
+use crate::notify::ClassInfo;
 use crate::output::{create_recording, prepare_dir, recover_folder, RecordingLock};
 use crate::queue::{latest_queue, LatestSender};
 use crate::stats::{Counters, Stats};
-use crate::notify::ClassInfo;
 use crate::upload::{Growth, UploadProgress, UploadedObject, Uploader};
 
 /// How long a source may block before the capture thread checks for stop/pause.
@@ -265,9 +265,16 @@ impl Recorder {
         };
         let (growth_tx, upload_done, callback_done) = match &uploader {
             Some(uploader) => {
-                let unix_start = start_time.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-                let follow = Follow { class: config.class.clone(), start_time: unix_start };
-                let (tx, done, callback) = spawn_upload(uploader.clone(), &path, &settings.out_dir, &events_tx, follow)?;
+                let unix_start = start_time
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                let follow = Follow {
+                    class: config.class.clone(),
+                    start_time: unix_start,
+                };
+                let (tx, done, callback) =
+                    spawn_upload(uploader.clone(), &path, &settings.out_dir, &events_tx, follow)?;
                 (Some(tx), Some(done), Some(callback))
             }
             None => (None, None, None),

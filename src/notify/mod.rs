@@ -150,14 +150,26 @@ pub fn body(class: &ClassInfo, facts: &RecordFacts, expire_time: u64) -> serde_j
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// One attempt: POST the body with freshly signed URL parameters. `Ok` only for HTTP 200 whose
 /// JSON says `error_code` 0; the error says what the receiver did instead.
-pub(crate) fn attempt(config: &CallbackConfig, class: &ClassInfo, facts: &RecordFacts) -> std::result::Result<(), String> {
+pub(crate) fn attempt(
+    config: &CallbackConfig,
+    class: &ClassInfo,
+    facts: &RecordFacts,
+) -> std::result::Result<(), String> {
     let expire_time = unix_now() + SIGN_LIFETIME.as_secs();
-    let random = u64::from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().subsec_nanos()) % 1_000_000;
+    let random = u64::from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos(),
+    ) % 1_000_000;
     let separator = if config.url.contains('?') { '&' } else { '?' };
     let url = format!(
         "{}{separator}sdkappid={}&expire_time={expire_time}&random={random}&sign={}",
@@ -181,8 +193,8 @@ pub(crate) fn attempt(config: &CallbackConfig, class: &ClassInfo, facts: &Record
     if status != 200 {
         return Err(format!("`{}` answered HTTP {status}", config.url));
     }
-    let json: serde_json::Value =
-        serde_json::from_str(&text).map_err(|_| format!("`{}` answered something that is not JSON: {text:.80}", config.url))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|_| format!("`{}` answered something that is not JSON: {text:.80}", config.url))?;
     match json.get("error_code").and_then(serde_json::Value::as_i64) {
         Some(0) => Ok(()),
         Some(code) => Err(format!("`{}` answered error_code {code}", config.url)),
@@ -196,7 +208,10 @@ mod tests {
 
     #[test]
     fn sign_matches_tencents_worked_example() {
-        assert_eq!(sign("DzXpbluRsmo1JkoFxzKMNg5ifrA4GRlU", 1548247837), "28374bd8cff400ac4906414780fbe387");
+        assert_eq!(
+            sign("DzXpbluRsmo1JkoFxzKMNg5ifrA4GRlU", 1548247837),
+            "28374bd8cff400ac4906414780fbe387"
+        );
     }
 
     #[test]

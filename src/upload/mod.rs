@@ -311,7 +311,9 @@ impl Uploader {
         let config = self.callback.as_ref()?;
         let mut journal = Journal::load(path).ok()??;
         let class = journal.class.clone()?;
-        let UploadState::Completed { url, .. } = &journal.state else { return None };
+        let UploadState::Completed { url, .. } = &journal.state else {
+            return None;
+        };
         if journal.callback.is_none() {
             let size = journal.final_size.unwrap_or(0);
             let duration = crate::recover(path).map(|r| r.duration).unwrap_or_default();
@@ -351,7 +353,9 @@ impl Uploader {
                 }
                 Err(reason) => {
                     if let Some(events) = events {
-                        events.send(Event::Warning { message: format!("callback attempt {}: {reason}; retrying", state.attempts) });
+                        events.send(Event::Warning {
+                            message: format!("callback attempt {}: {reason}; retrying", state.attempts),
+                        });
                     }
                 }
             }
@@ -368,7 +372,11 @@ impl Uploader {
         }
     }
 
-    fn upload_file_with_events(&self, path: &Path, events: Option<&LatestSender<Event>>) -> Result<Option<UploadedObject>> {
+    fn upload_file_with_events(
+        &self,
+        path: &Path,
+        events: Option<&LatestSender<Event>>,
+    ) -> Result<Option<UploadedObject>> {
         self.upload_finished(path, events).map(Some)
     }
 
@@ -403,11 +411,16 @@ impl Uploader {
             if path.extension().is_none_or(|e| e != "mp4") {
                 continue;
             }
-            let Ok(Some(journal)) = Journal::load(&path) else { continue };
+            let Ok(Some(journal)) = Journal::load(&path) else {
+                continue;
+            };
             let upload_pending = !matches!(journal.state, UploadState::Completed { .. });
             let callback_pending = self.callback.is_some()
                 && journal.class.is_some()
-                && journal.callback.as_ref().is_none_or(|c| !c.delivered && c.failed.is_none());
+                && journal
+                    .callback
+                    .as_ref()
+                    .is_none_or(|c| !c.delivered && c.failed.is_none());
             let pending = upload_pending || callback_pending;
             if !pending {
                 continue;
@@ -416,7 +429,11 @@ impl Uploader {
                 continue;
             }; // being recorded
             drop(lock);
-            let result = if upload_pending { self.upload_file_with_events(&path, events) } else { Ok(None) };
+            let result = if upload_pending {
+                self.upload_file_with_events(&path, events)
+            } else {
+                Ok(None)
+            };
             match result {
                 Err(Error::Upload(m)) if m.contains("being uploaded by another") => {} // live elsewhere
                 Ok(uploaded) => {
@@ -426,9 +443,8 @@ impl Uploader {
                             events.send(Event::CallbackFailed { message: e.to_string() });
                         }
                     }
-                    match uploaded {
-                        Some(object) => out.push((path, Ok(object))),
-                        None => {}
+                    if let Some(object) = uploaded {
+                        out.push((path, Ok(object)));
                     }
                 }
                 Err(e) => out.push((path, Err(e))),
