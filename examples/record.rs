@@ -12,14 +12,16 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use classrec::{
-    ContentType, Event, Recorder, RecorderConfig, SourceConfig, SyntheticScene, UploadConfig, UploadTarget,
-    UploadedObject, Uploader,
+    CallbackConfig, ClassInfo, ContentType, Event, Recorder, RecorderConfig, Role, Secret, SourceConfig,
+    SyntheticScene, UploadConfig, UploadTarget, UploadedObject, Uploader,
 };
 
 const USAGE: &str = "usage: record [--source synthetic[:still|:motion]|raw:<path|->] [--input-size WxH] \
 [--size WxH] [--fps N] [--bitrate-kbps N] [--seconds S] [--fast] [--out-dir DIR] [--content screen|camera] \
 [--keyframe-ms N] [--class-id ID] [--user-id ID] [--verbose] \
 [--upload s3://BUCKET/PREFIX --endpoint URL [--region R] | --upload-dir DIR] [--upload-limit-kbps N] [--resume] \
+[--callback-url URL --callback-key KEY [--callback-retry-interval SECONDS]] [--sdkappid N] [--class-topic T] \
+[--teacher-id ID] [--assistant-id ID] [--role teacher|assistant|student] [--class-start-time T] [--class-stop-time T] \
 | --recover FILE
 S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN, AWS_REGION).";
 
@@ -63,6 +65,18 @@ fn parse(args: &[String]) -> Result<Options, String> {
     };
     let (mut source, mut input_size, mut fast, mut seconds, mut verbose, mut recover) =
         ("synthetic".to_string(), None, false, 10.0, false, None);
+    let mut class = ClassInfo {
+        sdkappid: 0,
+        class_id: 0,
+        class_topic: None,
+        teacher_id: String::new(),
+        assistant_id: String::new(),
+        user_id: String::new(),
+        role: Role::Teacher,
+        class_start_time: 0,
+        class_stop_time: 0,
+    };
+    let (mut class_given, mut callback_url, mut callback_key, mut retry_interval_s) = (false, None, None, 60u64);
     let (mut s3, mut endpoint, mut region, mut upload_dir, mut limit, mut resume) =
         (None, None, None, None, None, false);
     let mut it = args.iter();
@@ -84,6 +98,24 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--keyframe-ms" => config.keyframe_interval_ms = num(flag, &value()?)?,
             "--class-id" => config.class_id = Some(value()?),
             "--user-id" => config.user_id = Some(value()?),
+            "--sdkappid" => class.sdkappid = num(flag, &value()?)?,
+            "--class-topic" => class.class_topic = Some(value()?),
+            "--teacher-id" => class.teacher_id = value()?,
+            "--assistant-id" => class.assistant_id = value()?,
+            "--role" => {
+                class.role = match value()?.as_str() {
+                    "teacher" => Role::Teacher,
+                    "assistant" => Role::Assistant,
+                    "student" => Role::Student,
+                    other => return Err(format!("--role is teacher, assistant or student, not `{other}`")),
+                };
+                class_given = true;
+            }
+            "--class-start-time" => class.class_start_time = num(flag, &value()?)?,
+            "--class-stop-time" => class.class_stop_time = num(flag, &value()?)?,
+            "--callback-url" => callback_url = Some(value()?),
+            "--callback-key" => callback_key = Some(value()?),
+            "--callback-retry-interval" => retry_interval_s = num(flag, &value()?)?,
             "--content" => {
                 config.content = match value()?.as_str() {
                     "screen" => ContentType::Screen,
@@ -146,6 +178,26 @@ fn parse(args: &[String]) -> Result<Options, String> {
         part_size: classrec::MIN_PART_SIZE,
         bandwidth_limit: limit,
     });
+    if class_given || callback_url.is_some() {
+        class.class_id = config
+            .class_id
+            .as_deref()
+            .unwrap_or("0")
+            .parse()
+            .map_err(|_| "--class-id is a number")?;
+        class.user_id = config.user_id.clone().unwrap_or_default();
+        config.class = Some(class);
+    }
+    if let Some(url) = callback_url {
+        let key = callback_key.ok_or("--callback-url needs --callback-key KEY")?;
+        config.callback = Some(CallbackConfig {
+            url,
+            key: Secret(key),
+            retries: 10,
+            retry_interval_ms: retry_interval_s * 1000,
+            timeout_ms: 10_000,
+        });
+    }
     Ok(Options {
         config,
         seconds,
@@ -180,7 +232,7 @@ fn run(options: Options) -> Result<serde_json::Value, classrec::Error> {
             Some(dir) => dir.clone(),
             None => classrec::default_out_dir()?,
         };
-        let uploader = Uploader::new(upload)?;
+        let uploader = Uploader::new(upload)?.with_callback(options.config.callback.clone());
         let mut done = Vec::new();
         for (path, result) in uploader.resume_pending(&dir) {
             match result {
@@ -192,6 +244,7 @@ fn run(options: Options) -> Result<serde_json::Value, classrec::Error> {
     }
     let realtime_synthetic = matches!(options.config.source, SourceConfig::Synthetic { fast: false, .. });
     let started = Instant::now();
+    let options_callback_retries = options.config.callback.as_ref().map(|c| c.retries);
     let mut recorder = Recorder::start(options.config)?;
     let events = recorder.events();
     let verbose = options.verbose;
@@ -219,6 +272,16 @@ fn run(options: Options) -> Result<serde_json::Value, classrec::Error> {
         recorder.wait()
     };
     let recording = recording?;
+    let callback =
+        options_callback_retries.map(
+            |retries| match recorder.wait_for_callback(Duration::from_secs(24 * 3600)) {
+                Some(Ok(attempts)) => serde_json::json!({"delivered": true, "attempts": attempts}),
+                Some(Err(e)) => {
+                    serde_json::json!({"delivered": false, "attempts": retries + 1, "error": e.to_string()})
+                }
+                None => serde_json::json!({"delivered": false, "attempts": 0, "error": "the upload did not complete"}),
+            },
+        );
     let upload = match recorder.wait_for_upload(Duration::from_secs(24 * 3600)) {
         Some(Ok(object)) => Some(upload_json(&object)),
         Some(Err(e)) => return Err(e),
@@ -228,6 +291,7 @@ fn run(options: Options) -> Result<serde_json::Value, classrec::Error> {
     let _ = printer.join();
     Ok(serde_json::json!({
         "upload": upload,
+        "callback": callback,
         "path": recording.path,
         "width": recording.width,
         "height": recording.height,
