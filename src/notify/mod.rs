@@ -69,7 +69,9 @@ impl ClassInfo {
     }
 }
 
-/// Where and how to send the callback.
+/// Where and how to send the `local_record_callback` (see [`crate::callback_body`] for the body).
+/// Each attempt is POSTed to `url?sdkappid=…&expire_time=…&random=…&sign=…` with
+/// `sign = md5_hex(key + expire_time)`; delivered means HTTP 200 with JSON `error_code` 0.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CallbackConfig {
@@ -123,7 +125,13 @@ pub struct RecordFacts {
     pub duration: u64,
 }
 
-/// The callback body, exactly in the seed example's shape.
+/// The callback body, exactly in the seed example's shape:
+/// `{"event":"local_record_callback","expire_time":…,"data":{"record_info":{…}}}`.
+///
+/// The seed's type table and its example disagree; this follows the example: `sdkappid` and
+/// `class_id` are numbers; `teacher_id`, `assistant_id`, `user_id`, `file_id` (the object key),
+/// `file_url` and `class_topic` are strings; `file_size` (bytes), `duration` (whole seconds) and
+/// all times (Unix seconds) are numbers. Receivers should accept ids as strings or numbers.
 pub fn body(class: &ClassInfo, facts: &RecordFacts, expire_time: u64) -> serde_json::Value {
     serde_json::json!({
         "event": "local_record_callback",
