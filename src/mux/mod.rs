@@ -11,6 +11,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub(crate) use recover::finalized_duration;
 pub use recover::{needs_recovery, recover, Recovered};
 
 pub(crate) use boxes::TrackInfo;

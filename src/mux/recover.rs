@@ -209,6 +209,19 @@ fn read_fragment(file: &File, at: u64, len: u64) -> Option<(FragmentIndex, u64)>
     })
 }
 
+/// The duration of a finalized MP4, read by the `mp4` crate (an independent reader). Takes no
+/// lock: a finalized file no longer changes.
+pub(crate) fn finalized_duration(path: &Path) -> Result<Duration> {
+    let file = File::open(path).map_err(|e| Error::io(format!("opening `{}`", path.display()), e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(format!("reading `{}`", path.display()), e))?
+        .len();
+    mp4::Mp4Reader::read_header(BufReader::new(file), len)
+        .map(|r| r.duration())
+        .map_err(|e| not_recoverable(path, format!("finalized but unreadable: {e}")))
+}
+
 /// True when `path` is a recording left unfinalized (by a crash or power loss).
 pub fn needs_recovery(path: &Path) -> Result<bool> {
     let file = File::open(path).map_err(|e| Error::io(format!("opening `{}`", path.display()), e))?;
@@ -232,13 +245,11 @@ pub fn recover(path: &Path) -> Result<Recovered> {
         .len();
     let (layout, track) = match read_head(&file, path)? {
         Head::Finalized => {
-            let reader = mp4::Mp4Reader::read_header(BufReader::new(&file), len)
-                .map_err(|e| not_recoverable(path, format!("finalized but unreadable: {e}")))?;
             return Ok(Recovered {
                 path: path.to_owned(),
                 already_finalized: true,
                 fragments: 0,
-                duration: reader.duration(),
+                duration: finalized_duration(path)?,
                 dropped_bytes: 0,
                 bytes: len,
             });

@@ -316,7 +316,7 @@ impl Uploader {
         };
         if journal.callback.is_none() {
             let size = journal.final_size.unwrap_or(0);
-            let duration = crate::recover(path).map(|r| r.duration).unwrap_or_default();
+            let duration = crate::mux::finalized_duration(path).unwrap_or_default();
             let start_time = journal.start_time.unwrap_or(0);
             journal.callback = Some(crate::upload::CallbackState {
                 facts: RecordFacts {
