@@ -105,13 +105,7 @@ impl HybridWriter {
     }
 
     fn io_error(&self, what: &str, e: std::io::Error) -> Error {
-        if is_disk_full(&e) {
-            Error::DiskFull {
-                path: self.path.clone(),
-            }
-        } else {
-            Error::io(format!("{what} `{}`", self.path.display()), e)
-        }
+        write_error(&self.path, what, e)
     }
 
     /// Writes `bytes` at `offset` and makes them durable.
@@ -258,6 +252,16 @@ fn finalize_fitting(
     }
 }
 
+/// A failed write to the recording: [`Error::DiskFull`] when the disk is full, else an I/O error
+/// naming what was being done.
+fn write_error(path: &Path, what: &str, e: std::io::Error) -> Error {
+    if is_disk_full(&e) {
+        Error::DiskFull { path: path.to_owned() }
+    } else {
+        Error::io(format!("{what} `{}`", path.display()), e)
+    }
+}
+
 /// Turns a fragmented file whose fragments end at `end` into an ordinary MP4.
 ///
 /// Order matters for crash safety: the full `moov` is appended and made durable first; only then
@@ -270,13 +274,7 @@ fn finalize(
     fragments: &[FragmentIndex],
     end: u64,
 ) -> Result<()> {
-    let fail = |what: &str, e: std::io::Error| {
-        if is_disk_full(&e) {
-            Error::DiskFull { path: path.to_owned() }
-        } else {
-            Error::io(format!("{what} `{}`", path.display()), e)
-        }
-    };
+    let fail = |what: &str, e| write_error(path, what, e);
     let mut moov = Vec::new();
     boxes::final_moov(&mut moov, track, fragments);
     file.set_len(end).map_err(|e| fail("truncating", e))?;
@@ -311,12 +309,7 @@ fn write_at(file: &File, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Positional read filling the whole buffer (no shared cursor, safe while the file grows).
-pub(crate) fn read_exact_at(file: &File, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
-    read_at(file, offset, buf)
-}
-
-/// Positional read filling the whole buffer.
-fn read_at(file: &File, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+pub(crate) fn read_at(file: &File, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)

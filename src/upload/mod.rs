@@ -723,7 +723,7 @@ impl<'a> Session<'a> {
 
     fn upload_part(&mut self, number: u16, offset: u64, len: u64) -> Result<()> {
         let mut data = vec![0u8; len as usize];
-        crate::mux::read_exact_at(&self.file, offset, &mut data)
+        crate::mux::read_at(&self.file, offset, &mut data)
             .map_err(|e| Error::io(format!("reading `{}` for upload", self.path.display()), e))?;
         let sha = sha256_hex(&data);
         let (key, id) = (
