@@ -292,7 +292,8 @@ impl Uploader {
 
     /// Recordings stored under `prefix` (ListObjectsV2 for S3).
     pub fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
-        self.retry("list recordings", None, || self.target.list(prefix))
+        self.retry("list recordings", None, || self.target.list(prefix))?
+            .map_err(Gone::unexpected)
     }
 
     /// A URL that plays the object for `ttl` without credentials.
@@ -426,8 +427,12 @@ impl Uploader {
                 continue;
             }
             let Ok(Some(lock)) = RecordingLock::try_acquire(&path) else {
-                continue;
-            }; // being recorded
+                continue; // being recorded
+            };
+            drop(lock);
+            let Ok(Some(lock)) = upload_lock(&path) else {
+                continue; // being uploaded, by a recorder or another uploader
+            };
             drop(lock);
             let result = if upload_pending {
                 self.upload_file_with_events(&path, events)
@@ -435,7 +440,6 @@ impl Uploader {
                 Ok(None)
             };
             match result {
-                Err(Error::Upload(m)) if m.contains("being uploaded by another") => {} // live elsewhere
                 Ok(uploaded) => {
                     let callback = self.deliver_callback(&path, events);
                     if let Some(Err(e)) = &callback {
@@ -488,14 +492,14 @@ impl Uploader {
         what: &str,
         events: Option<&LatestSender<Event>>,
         mut op: impl FnMut() -> Result<T, Failure>,
-    ) -> Result<T> {
+    ) -> Result<Result<T, Gone>> {
         let mut delay = BACKOFF_START;
         let mut attempt = 0u32;
         loop {
             match op() {
-                Ok(v) => return Ok(v),
+                Ok(v) => return Ok(Ok(v)),
                 Err(Failure::Permanent(e)) => return Err(e),
-                Err(Failure::UploadGone) => return Err(Error::Upload(UPLOAD_GONE.into())),
+                Err(Failure::UploadGone) => return Ok(Err(Gone)),
                 Err(Failure::Transient(message)) => {
                     if self.cancelled.load(Ordering::Acquire) {
                         return Err(Error::Upload(format!("{what}: {message} (cancelled)")));
@@ -518,8 +522,23 @@ impl Uploader {
     }
 }
 
-/// Marker text of the "upload id gone" error, so a session can start over.
-const UPLOAD_GONE: &str = "the multipart upload no longer exists on the server";
+/// The multipart upload no longer exists on the server (completed or expired): start over.
+#[derive(Debug)]
+struct Gone;
+
+impl Gone {
+    /// For requests that carry no upload id, where the server cannot mean "upload gone".
+    fn unexpected(self) -> Error {
+        Error::Upload("the server answered NoSuchUpload to a request without an upload id".into())
+    }
+}
+
+/// The lock an upload session holds on `<file>.mp4.upload.lock`; `None` if another holds it.
+fn upload_lock(path: &Path) -> Result<Option<RecordingLock>> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".upload");
+    RecordingLock::try_acquire(Path::new(&name))
+}
 
 /// A uniformly random duration in [d/2, d]: spreads retries of many clients.
 fn jitter(d: Duration) -> Duration {
@@ -546,9 +565,7 @@ struct Session<'a> {
 
 impl<'a> Session<'a> {
     fn open(up: &'a Uploader, path: &Path, events: Option<&'a LatestSender<Event>>) -> Result<Self> {
-        let mut lock_name = path.as_os_str().to_owned();
-        lock_name.push(".upload");
-        let lock = RecordingLock::try_acquire(Path::new(&lock_name))?
+        let lock = upload_lock(path)?
             .ok_or_else(|| Error::Upload(format!("`{}` is being uploaded by another uploader", path.display())))?;
         let file = File::open(path).map_err(|e| Error::io(format!("opening `{}` for upload", path.display()), e))?;
         let target = up.target.describe();
@@ -583,7 +600,7 @@ impl<'a> Session<'a> {
         Ok(session)
     }
 
-    fn retry<T>(&self, what: &str, op: impl FnMut() -> Result<T, Failure>) -> Result<T> {
+    fn retry<T>(&self, what: &str, op: impl FnMut() -> Result<T, Failure>) -> Result<Result<T, Gone>> {
         self.up.retry(what, self.events, op)
     }
 
@@ -591,16 +608,15 @@ impl<'a> Session<'a> {
     fn ensure_upload(&mut self) -> Result<()> {
         let key = self.journal.key.clone();
         if let Some(id) = self.journal.upload_id.clone() {
-            match self.retry("check uploaded parts", || self.up.target.list_parts(&key, &id)) {
-                Ok(server) => {
-                    self.keep_verified_parts(&server);
-                    return self.save();
-                }
-                Err(Error::Upload(m)) if m == UPLOAD_GONE => {} // start over cleanly below
-                Err(e) => return Err(e),
+            // An upload id the server no longer knows (Gone): start over cleanly below.
+            if let Ok(server) = self.retry("check uploaded parts", || self.up.target.list_parts(&key, &id))? {
+                self.keep_verified_parts(&server);
+                return self.save();
             }
         }
-        let id = self.retry("start the upload", || self.up.target.create(&key))?;
+        let id = self
+            .retry("start the upload", || self.up.target.create(&key))?
+            .map_err(Gone::unexpected)?;
         self.journal.upload_id = Some(id);
         self.journal.parts.clear();
         self.journal.state = UploadState::Uploading;
@@ -690,14 +706,14 @@ impl<'a> Session<'a> {
             self.journal.key.clone(),
             self.journal.upload_id.clone().unwrap_or_default(),
         );
-        let etag = match self.retry("complete the upload", || self.up.target.complete(&key, &id, &parts)) {
-            Err(Error::Upload(m)) if m == UPLOAD_GONE => {
+        let etag = match self.retry("complete the upload", || self.up.target.complete(&key, &id, &parts))? {
+            Err(Gone) => {
                 // Completed by an earlier run that died before saving, or expired: start over.
                 self.journal.upload_id = None;
                 self.ensure_upload()?;
                 return self.finish(size);
             }
-            other => other?,
+            Ok(etag) => etag,
         };
         let url = self.up.target.url(&key);
         self.journal.state = UploadState::Completed {
@@ -737,8 +753,8 @@ impl<'a> Session<'a> {
             self.up.target.put_part(&key, &id, number, &mut body, len, &sha)
         });
         self.bytes_sent += sent;
-        let etag = match result {
-            Err(Error::Upload(m)) if m == UPLOAD_GONE => {
+        let etag = match result? {
+            Err(Gone) => {
                 self.journal.upload_id = None;
                 self.ensure_upload()?;
                 // Everything journaled is gone with the old upload: send the parts again.
@@ -748,7 +764,7 @@ impl<'a> Session<'a> {
                 }
                 return self.upload_part(number, offset, len);
             }
-            other => other?,
+            Ok(etag) => etag,
         };
         self.journal.parts.push(JournalPart {
             number,
