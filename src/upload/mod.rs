@@ -373,14 +373,6 @@ impl Uploader {
         }
     }
 
-    fn upload_file_with_events(
-        &self,
-        path: &Path,
-        events: Option<&LatestSender<Event>>,
-    ) -> Result<Option<UploadedObject>> {
-        self.upload_finished(path, events).map(Some)
-    }
-
     fn upload_finished(&self, path: &Path, events: Option<&LatestSender<Event>>) -> Result<UploadedObject> {
         if crate::needs_recovery(path)? {
             crate::recover(path)?;
@@ -435,7 +427,7 @@ impl Uploader {
             };
             drop(lock);
             let result = if upload_pending {
-                self.upload_file_with_events(&path, events)
+                self.upload_finished(&path, events).map(Some)
             } else {
                 Ok(None)
             };
