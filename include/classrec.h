@@ -9,12 +9,411 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+// Major version of the library (matches `Cargo.toml`).
+#define CLASSREC_VERSION_MAJOR 0
+
+// Minor version of the library (matches `Cargo.toml`).
+#define CLASSREC_VERSION_MINOR 1
+
+// Patch version of the library (matches `Cargo.toml`).
+#define CLASSREC_VERSION_PATCH 0
+
+// What a `classrec_*` function reports. Values are explicit and never reused; new ones may be
+// added, so treat unknown values as errors.
+enum classrec_result
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Success.
+  CLASSREC_RESULT_OK = 0,
+  // A required pointer argument was NULL.
+  CLASSREC_RESULT_NULL_ARGUMENT = 1,
+  // A string argument is not valid UTF-8.
+  CLASSREC_RESULT_INVALID_UTF8 = 2,
+  // The configuration is not valid JSON, or has an unknown field or a wrong type.
+  CLASSREC_RESULT_INVALID_JSON = 3,
+  // A configuration value is out of range (the message names the field and the range).
+  CLASSREC_RESULT_INVALID_CONFIG = 4,
+  // The output folder or file cannot be created or written.
+  CLASSREC_RESULT_UNWRITABLE = 5,
+  // The disk filled up; what was recorded is kept.
+  CLASSREC_RESULT_DISK_FULL = 6,
+  // Another I/O failure.
+  CLASSREC_RESULT_IO = 7,
+  // The frame source failed (input cut short, window cannot be captured).
+  CLASSREC_RESULT_SOURCE = 8,
+  // A pushed frame does not describe a valid BGRA picture.
+  CLASSREC_RESULT_INVALID_FRAME = 9,
+  // OpenH264 refused the configuration or a frame.
+  CLASSREC_RESULT_ENCODER = 10,
+  // A file is not a recording classrec can read or recover.
+  CLASSREC_RESULT_NOT_RECOVERABLE = 11,
+  // The upload failed for good (credentials, bucket, access); the local file is intact.
+  CLASSREC_RESULT_UPLOAD = 12,
+  // The completion callback could not be delivered after every retry.
+  CLASSREC_RESULT_CALLBACK = 13,
+  // This user may not record (only a teacher or an assistant may).
+  CLASSREC_RESULT_NOT_ALLOWED = 14,
+  // The recorder has already stopped.
+  CLASSREC_RESULT_STOPPED = 15,
+  // The call does not fit this recorder (e.g. pushing frames to a synthetic source, waiting
+  // for an upload that is not configured).
+  CLASSREC_RESULT_WRONG_STATE = 16,
+  // The wait ended before the outcome was known.
+  CLASSREC_RESULT_TIMEOUT = 17,
+  // A bug in classrec (a panic was caught at the boundary); the message says where.
+  CLASSREC_RESULT_INTERNAL = 18,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum classrec_result classrec_result;
+#else
+typedef uint32_t classrec_result;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What happened. Values are explicit and never reused; ignore kinds you do not know.
+enum classrec_event_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Recording started. `message`: the MP4's path.
+  CLASSREC_EVENT_KIND_STARTED = 0,
+  // A fragment is safely on disk. `bytes_total`: bytes committed; `duration_ms`: time covered.
+  CLASSREC_EVENT_KIND_FRAGMENT_COMMITTED = 1,
+  // Recording paused.
+  CLASSREC_EVENT_KIND_PAUSED = 2,
+  // Recording resumed.
+  CLASSREC_EVENT_KIND_RESUMED = 3,
+  // An earlier, crashed recording was recovered. `recording_id`/`message`: that recording;
+  // `bytes_total`: its size; `duration_ms`: its duration.
+  CLASSREC_EVENT_KIND_RECOVERED = 4,
+  // Something the user should know; recording goes on. `message`: what and what to do.
+  CLASSREC_EVENT_KIND_WARNING = 5,
+  // Something failed; the recording stops and what was recorded is kept. `message`: why.
+  CLASSREC_EVENT_KIND_ERROR = 6,
+  // The recording is finalized. `message`: the path; `bytes_total`: file size;
+  // `duration_ms`: duration.
+  CLASSREC_EVENT_KIND_STOPPED = 7,
+  // Upload progress. `bytes_uploaded` of `bytes_total` (recorded so far, final after stop).
+  CLASSREC_EVENT_KIND_UPLOAD_PROGRESS = 8,
+  // The recording is complete in the cloud. `message`: its URL; `bytes_total`: its size.
+  CLASSREC_EVENT_KIND_UPLOAD_COMPLETE = 9,
+  // The upload stopped for good; the local file is intact. `message`: why and what to do.
+  CLASSREC_EVENT_KIND_UPLOAD_FAILED = 10,
+  // The completion callback was delivered. `message`: how many attempts it took.
+  CLASSREC_EVENT_KIND_CALLBACK_DELIVERED = 11,
+  // The completion callback failed after every retry. `message`: the last reason.
+  CLASSREC_EVENT_KIND_CALLBACK_FAILED = 12,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum classrec_event_kind classrec_event_kind;
+#else
+typedef uint32_t classrec_event_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why a recording ended.
+enum classrec_stop_reason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // `classrec_recorder_stop` (or free) was called.
+  CLASSREC_STOP_REASON_REQUESTED = 0,
+  // The source ended: window closed, input ended, frame limit reached.
+  CLASSREC_STOP_REASON_SOURCE_ENDED = 1,
+  // Something failed (disk full, source or encoder error); what was recorded is kept.
+  CLASSREC_STOP_REASON_FAILED = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum classrec_stop_reason classrec_stop_reason;
+#else
+typedef uint32_t classrec_stop_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// A recording in progress (opaque). Thread-safe: any function may be called from any thread,
+// except `classrec_recorder_free`, which must be the last call.
+typedef struct classrec_recorder classrec_recorder;
+
+// The cloud side of a configuration (opaque): its `upload`, `callback` and `out_dir`.
+// Thread-safe; `classrec_uploader_free` must be the last call.
+typedef struct classrec_uploader classrec_uploader;
+
+// One event. Pointers are never NULL (empty text when there is nothing to say) and live only
+// during the callback.
+typedef struct classrec_event {
+  // What happened; see each kind for the fields it fills (the others are 0 or "").
+  classrec_event_kind kind;
+  // The recording concerned: its file name without `.mp4`, e.g.
+  // `20250114-081500Z_42_teacher-7`.
+  const char *recording_id;
+  // Bytes in the cloud.
+  uint64_t bytes_uploaded;
+  // Bytes recorded, committed or in the file (see the kind).
+  uint64_t bytes_total;
+  // Media time in milliseconds (see the kind).
+  uint64_t duration_ms;
+  // Human-readable text: a path, a URL or a message (see the kind).
+  const char *message;
+} classrec_event;
+
+// Called with each event, on a worker thread classrec owns (one per recorder, never the thread
+// that called `classrec_recorder_start`). Events of one recorder arrive in order, one at a time.
+// `event` and every pointer in it live only until the callback returns: copy what you keep.
+// Return quickly: while the callback runs, newer events queue (the newest 256 are kept).
+typedef void (*classrec_event_callback)(void *user_data, const struct classrec_event *event);
+
+// Releases `user_data`: called exactly once, after the last event callback has returned: from
+// `classrec_recorder_free`, from the event thread if the recorder was freed inside a callback,
+// or from `classrec_recorder_start` when it fails.
+typedef void (*classrec_free_callback)(void *user_data);
+
+// Counters of a recording. Once stopped,
+// `frames_captured == frames_encoded + frames_skipped + frames_dropped`.
+typedef struct classrec_stats {
+  // Frames the source delivered (not counting those while paused).
+  uint64_t frames_captured;
+  // Frames encoded into the file.
+  uint64_t frames_encoded;
+  // Frames not encoded because the picture had not changed.
+  uint64_t frames_skipped;
+  // Frames dropped because the encoder was behind.
+  uint64_t frames_dropped;
+  // Bytes committed to the file (fsync'd).
+  uint64_t bytes_written;
+  // Fragments committed.
+  uint64_t fragments;
+} classrec_stats;
+
+// A finished recording, as `classrec_recorder_stop` reports it.
+typedef struct classrec_recording {
+  // The MP4's path (UTF-8); lives until `classrec_recorder_free`. When `bytes` is 0 nothing was
+  // recorded and no file was kept.
+  const char *path;
+  // Playable duration in milliseconds.
+  uint64_t duration_ms;
+  // File size in bytes.
+  uint64_t bytes;
+  // Output width.
+  uint32_t width;
+  // Output height.
+  uint32_t height;
+  // Why it ended (the text is in `classrec_recorder_last_error` when it failed).
+  classrec_stop_reason stop_reason;
+  // Final counters.
+  struct classrec_stats stats;
+} classrec_recording;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
 // The library version as a NUL-terminated UTF-8 string with static lifetime, e.g. `"0.1.0"`.
+// Any thread.
 const char *classrec_version(void);
+
+// A short, static, NUL-terminated description of a `classrec_result` value (e.g.
+// `"invalid JSON"`), for logs. Unknown values give `"unknown result"`. Any thread.
+const char *classrec_result_name(uint32_t result);
+
+// Starts a recording described by `config_json` (the same fields as the Rust `RecorderConfig`;
+// see the README). Returns at once; frames are captured and encoded on classrec's threads.
+//
+// `on_event` (may be NULL) receives events on classrec's event thread with `user_data`.
+// `free_user_data` (may be NULL) is called exactly once with `user_data` when no callback can
+// follow: after `classrec_recorder_free`, or before this function returns when it fails. On
+// failure `on_event` is never called, `*recorder_out` is left as it was, and the reason is copied
+// into `error_buf` (`error_len` bytes; NULL/0 to skip). Any thread.
+//
+// # Safety
+// `config_json` is a NUL-terminated string; `recorder_out` is valid for one write; `error_buf`
+// is NULL or valid for `error_len` bytes; `on_event` is safe to call from another thread with
+// `user_data`.
+classrec_result classrec_recorder_start(const char *config_json,
+                                        classrec_event_callback on_event,
+                                        void *user_data,
+                                        classrec_free_callback free_user_data,
+                                        struct classrec_recorder **recorder_out,
+                                        char *error_buf,
+                                        size_t error_len);
+
+// The path of the MP4 being written (UTF-8), valid until `classrec_recorder_free`; NULL when
+// `recorder` is NULL. Any thread.
+//
+// # Safety
+// `recorder` is NULL or a live recorder.
+const char *classrec_recorder_path(const struct classrec_recorder *recorder);
+
+// Pushes one BGRA picture (`stride` bytes per row, at least `width * 4`) into a recorder whose
+// source is `{"kind": "pushed"}`. The pixels are copied before it returns. `timestamp_us` is
+// the time since the recording started in microseconds, or negative for "now". Never blocks: if
+// the encoder is behind, the oldest waiting frame is dropped and counted. Any thread.
+//
+// Errors: `CLASSREC_RESULT_WRONG_STATE` for other sources, `CLASSREC_RESULT_STOPPED` after stop,
+// `CLASSREC_RESULT_INVALID_FRAME` for a size or stride that does not fit.
+//
+// # Safety
+// `recorder` is NULL or live; `bgra` is NULL or valid for `stride * (height - 1) + width * 4`
+// bytes.
+classrec_result classrec_recorder_push_frame(const struct classrec_recorder *recorder,
+                                             const uint8_t *bgra,
+                                             uint32_t width,
+                                             uint32_t height,
+                                             size_t stride,
+                                             int64_t timestamp_us);
+
+// Pauses recording (the paused time is cut out of the file). Any thread.
+//
+// # Safety
+// `recorder` is NULL or live.
+classrec_result classrec_recorder_pause(const struct classrec_recorder *recorder);
+
+// Resumes after `classrec_recorder_pause`. Any thread.
+//
+// # Safety
+// `recorder` is NULL or live.
+classrec_result classrec_recorder_resume(const struct classrec_recorder *recorder);
+
+// Copies the counters into `*stats_out` (final ones after stop). May wait while a stop is
+// finalizing the file. Any thread.
+//
+// # Safety
+// `recorder` is NULL or live; `stats_out` is NULL or valid for one write.
+classrec_result classrec_recorder_stats(const struct classrec_recorder *recorder,
+                                        struct classrec_stats *stats_out);
+
+// Stops recording, finalizes the MP4 and describes it in `*recording_out` (may be NULL). Also
+// collects a recording that ended by itself (after a `CLASSREC_EVENT_KIND_STOPPED` event). The
+// upload, if any, finishes in the background: see `classrec_recorder_wait_upload`. Blocks until
+// the file is finalized (typically well under a second). A second call returns
+// `CLASSREC_RESULT_STOPPED`. Any thread, including the event callback.
+//
+// # Safety
+// `recorder` is NULL or live; `recording_out` is NULL or valid for one write.
+classrec_result classrec_recorder_stop(const struct classrec_recorder *recorder,
+                                       struct classrec_recording *recording_out);
+
+// Waits up to `timeout_ms` for the cloud copy: the upload complete and, when a callback is
+// configured, the callback delivered. `CLASSREC_RESULT_OK` once both are done;
+// `CLASSREC_RESULT_TIMEOUT` if not yet (call again); `CLASSREC_RESULT_UPLOAD` or
+// `CLASSREC_RESULT_CALLBACK` when it failed for good (text in `classrec_recorder_last_error`);
+// `CLASSREC_RESULT_WRONG_STATE` when no upload is configured. The upload only completes after
+// stop. Any thread except the event callback's.
+//
+// # Safety
+// `recorder` is NULL or live.
+classrec_result classrec_recorder_wait_upload(const struct classrec_recorder *recorder,
+                                              uint32_t timeout_ms);
+
+// Changes the upload bandwidth cap while recording or uploading (bytes per second; 0: no cap).
+// Any thread.
+//
+// # Safety
+// `recorder` is NULL or live.
+classrec_result classrec_recorder_set_upload_limit(const struct classrec_recorder *recorder,
+                                                   uint64_t bytes_per_second);
+
+// Copies the text of this recorder's last error (or of a failed recording's cause after stop)
+// into `buf` like `snprintf`: truncated to `len - 1` bytes and NUL-terminated; `*needed_out`
+// (may be NULL) receives the full length without the NUL. Empty when nothing failed yet. Any
+// thread.
+//
+// # Safety
+// `recorder` is NULL or live; `buf` is NULL or valid for `len` bytes; `needed_out` is NULL or
+// valid for one write.
+classrec_result classrec_recorder_last_error(const struct classrec_recorder *recorder,
+                                             char *buf,
+                                             size_t len,
+                                             size_t *needed_out);
+
+// Stops the recording if it is still running (finalizing the file), delivers the events already
+// queued, ends the event thread and releases `user_data`; no callback starts after it returns.
+// The upload goes on in the background while the process lives, and its journal lets
+// `classrec_uploader_resume_pending` finish it later. NULL is a no-op. Must be the last call on
+// `recorder`; may be called from inside the event callback.
+//
+// # Safety
+// `recorder` is NULL or a live recorder, not used afterwards.
+void classrec_recorder_free(struct classrec_recorder *recorder);
+
+// Frees a string returned by classrec (`classrec_uploader_list`, `classrec_uploader_presign`,
+// ...). NULL is a no-op. Any thread.
+//
+// # Safety
+// `text` is NULL or a string classrec returned and that was not freed yet.
+void classrec_string_free(char *text);
+
+// Creates an uploader from the same JSON a recorder takes; it uses `upload` (required),
+// `callback` and `out_dir` (default `<home>/TClass/record`). No network access happens here.
+// On failure `*uploader_out` is left as it was and the reason is copied into `error_buf`
+// (`error_len` bytes; NULL/0 to skip). Any thread.
+//
+// # Safety
+// `config_json` is NULL or NUL-terminated; `uploader_out` is NULL or valid for one write;
+// `error_buf` is NULL or valid for `error_len` bytes.
+classrec_result classrec_uploader_new(const char *config_json,
+                                      struct classrec_uploader **uploader_out,
+                                      char *error_buf,
+                                      size_t error_len);
+
+// Finishes what earlier runs left in the folder: recovers crashed recordings, completes their
+// uploads and delivers their pending callbacks. Blocks (on the calling thread) until each is
+// done or has failed for good; retries transient network errors meanwhile. On success
+// `*uploaded_out` (may be NULL) receives how many uploads were completed. If any recording
+// failed, returns its code and `classrec_uploader_last_error` lists every failure; the others
+// are done and the failed ones stay pending. Any thread.
+//
+// # Safety
+// `uploader` is NULL or live; `uploaded_out` is NULL or valid for one write.
+classrec_result classrec_uploader_resume_pending(const struct classrec_uploader *uploader,
+                                                 size_t *uploaded_out);
+
+// Lists the recordings stored under `prefix` (NULL: the configured prefix) as a JSON array of
+// `{"key", "size", "last_modified", "url"}`, where `url` plays the object without credentials
+// for `url_ttl_seconds` (0: no URL). `*json_out` receives a string to release with
+// `classrec_string_free`. Blocks while it asks the server. Any thread.
+//
+// # Safety
+// `uploader` is NULL or live; `prefix` is NULL or NUL-terminated; `json_out` is NULL or valid
+// for one write.
+classrec_result classrec_uploader_list(const struct classrec_uploader *uploader,
+                                       const char *prefix,
+                                       uint32_t url_ttl_seconds,
+                                       char **json_out);
+
+// Makes a URL that plays object `key` without credentials for `ttl_seconds` (1 to 604800, S3's
+// limit of 7 days). `*url_out` receives a string to release with `classrec_string_free`. No
+// network access. Any thread.
+//
+// # Safety
+// `uploader` is NULL or live; `key` is NULL or NUL-terminated; `url_out` is NULL or valid for
+// one write.
+classrec_result classrec_uploader_presign(const struct classrec_uploader *uploader,
+                                          const char *key,
+                                          uint32_t ttl_seconds,
+                                          char **url_out);
+
+// Copies the text of this uploader's last error into `buf`; see `classrec_recorder_last_error`.
+//
+// # Safety
+// `uploader` is NULL or live; `buf` is NULL or valid for `len` bytes; `needed_out` is NULL or
+// valid for one write.
+classrec_result classrec_uploader_last_error(const struct classrec_uploader *uploader,
+                                             char *buf,
+                                             size_t len,
+                                             size_t *needed_out);
+
+// Releases an uploader. NULL is a no-op. Must be the last call on `uploader`.
+//
+// # Safety
+// `uploader` is NULL or live, and not used afterwards.
+void classrec_uploader_free(struct classrec_uploader *uploader);
 
 #ifdef __cplusplus
 }  // extern "C"

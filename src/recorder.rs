@@ -361,6 +361,13 @@ impl Recorder {
         self.callback_done.as_ref()?.recv_timeout(timeout).ok()
     }
 
+    /// The channels [`Recorder::wait_for_upload`] and [`Recorder::wait_for_callback`] read, for
+    /// waiting without borrowing the recorder (the C ABI). Each outcome is sent once.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn outcome_channels(&self) -> (Option<Receiver<Result<UploadedObject>>>, Option<Receiver<Result<u32>>>) {
+        (self.upload_done.clone(), self.callback_done.clone())
+    }
+
     /// Changes the upload bandwidth cap (bytes per second; `None`: no cap) while uploading.
     pub fn set_upload_limit(&self, bytes_per_second: Option<u64>) {
         if let Some(uploader) = &self.uploader {

@@ -275,6 +275,11 @@ impl Uploader {
         }
     }
 
+    /// The configured key prefix (without surrounding slashes).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// Changes the bandwidth cap (bytes per second; None: no cap) while uploading.
     pub fn set_bandwidth_limit(&self, bytes_per_second: Option<u64>) {
         self.throttle.set_limit(bytes_per_second);

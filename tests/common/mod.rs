@@ -1,6 +1,7 @@
 //! Helpers for integration tests: temporary folders, and FFmpeg as an independent checker.
 #![allow(dead_code)]
 
+pub mod receiver;
 pub mod s3;
 
 use std::path::{Path, PathBuf};
