@@ -199,9 +199,8 @@ impl Recorder {
                 frames,
             } => {
                 let (w, h) = size.or(config.size).unwrap_or((1280, 720));
-                if w == 0 || h == 0 {
-                    return Err(Error::InvalidConfig(format!("synthetic size {w}x{h} is empty")));
-                }
+                Frame::byte_len(w, h, w as usize * 4)
+                    .map_err(|e| Error::InvalidConfig(format!("synthetic source: {e}")))?;
                 let pace = (!fast).then_some(clock);
                 Box::new(SyntheticSource::new(w, h, config.fps, *scene, pace, *frames))
             }

@@ -33,19 +33,42 @@ pub struct Frame {
     pub timestamp: Duration,
 }
 
+/// The largest source picture side accepted: Direct3D 11's texture limit, beyond any real window.
+const MAX_SOURCE_DIMENSION: u32 = 16384;
+
 impl Frame {
-    /// Checks that the buffer really holds a `width` x `height` BGRA picture with this stride.
-    pub fn validate(width: u32, height: u32, stride: usize, len: usize) -> Result<()> {
+    /// The bytes a `width` x `height` BGRA picture with this stride spans (the last row needs no
+    /// padding), after checking it is a picture we accept: not empty, `stride >= width * 4`, no
+    /// side above 16384 pixels.
+    pub fn byte_len(width: u32, height: u32, stride: usize) -> Result<usize> {
         let row = width as usize * 4;
         if width == 0 || height == 0 {
             return Err(Error::InvalidFrame(format!("size {width}x{height} is empty")));
+        }
+        if width > MAX_SOURCE_DIMENSION || height > MAX_SOURCE_DIMENSION {
+            return Err(Error::InvalidFrame(format!(
+                "size {width}x{height} is larger than {MAX_SOURCE_DIMENSION}x{MAX_SOURCE_DIMENSION}; pass the picture's real size"
+            )));
         }
         if stride < row {
             return Err(Error::InvalidFrame(format!(
                 "stride {stride} is less than width*4 = {row}; pass the bytes per row of the BGRA buffer"
             )));
         }
-        let needed = stride * (height as usize - 1) + row;
+        stride
+            .checked_mul(height as usize - 1)
+            .and_then(|n| n.checked_add(row))
+            .ok_or_else(|| {
+                Error::InvalidFrame(format!(
+                    "stride {stride} times height {height} overflows; pass the bytes per row"
+                ))
+            })
+    }
+
+    /// Checks that a buffer of `len` bytes really holds a `width` x `height` BGRA picture with
+    /// this stride.
+    pub fn validate(width: u32, height: u32, stride: usize, len: usize) -> Result<()> {
+        let needed = Self::byte_len(width, height, stride)?;
         if len < needed {
             return Err(Error::InvalidFrame(format!(
                 "{len} bytes given, a {width}x{height} BGRA frame with stride {stride} needs {needed}"

@@ -34,7 +34,7 @@ impl std::fmt::Debug for RawSource {
 impl RawSource {
     /// Opens `path` (`-` for stdin) holding `width` x `height` BGRA frames at `fps`.
     pub fn open(path: &Path, width: u32, height: u32, fps: u32) -> Result<Self> {
-        Frame::validate(width, height, width as usize * 4, width as usize * height as usize * 4)?;
+        Frame::byte_len(width, height, width as usize * 4)?;
         if fps == 0 {
             return Err(Error::InvalidConfig("fps is 0; use 1 to 60".into()));
         }

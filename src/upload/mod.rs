@@ -45,6 +45,9 @@ const BACKOFF_START: Duration = Duration::from_millis(250);
 /// ...up to this cap (with full jitter), forever while the process lives.
 const BACKOFF_CAP: Duration = Duration::from_secs(20);
 
+/// Attempts a listing makes before reporting a transient failure (a caller is waiting).
+const LIST_ATTEMPTS: u32 = 3;
+
 /// A secret that never shows in `Debug` output or logs.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -295,9 +298,10 @@ impl Uploader {
         self.cancelled.store(true, Ordering::Release);
     }
 
-    /// Recordings stored under `prefix` (ListObjectsV2 for S3).
+    /// Recordings stored under `prefix` (ListObjectsV2 for S3). Someone waits for the answer, so
+    /// transient failures are retried only a few times.
     pub fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
-        self.retry("list recordings", None, || self.target.list(prefix))?
+        self.retry_up_to(LIST_ATTEMPTS, "list recordings", None, || self.target.list(prefix))?
             .map_err(Gone::unexpected)
     }
 
@@ -488,6 +492,17 @@ impl Uploader {
         &self,
         what: &str,
         events: Option<&LatestSender<Event>>,
+        op: impl FnMut() -> Result<T, Failure>,
+    ) -> Result<Result<T, Gone>> {
+        self.retry_up_to(u32::MAX, what, events, op)
+    }
+
+    /// [`Uploader::retry`], giving up after `attempts` transient failures.
+    fn retry_up_to<T>(
+        &self,
+        attempts: u32,
+        what: &str,
+        events: Option<&LatestSender<Event>>,
         mut op: impl FnMut() -> Result<T, Failure>,
     ) -> Result<Result<T, Gone>> {
         let mut delay = BACKOFF_START;
@@ -502,6 +517,11 @@ impl Uploader {
                         return Err(Error::Upload(format!("{what}: {message} (cancelled)")));
                     }
                     attempt += 1;
+                    if attempt >= attempts {
+                        return Err(Error::Upload(format!(
+                            "{what}: {message} (gave up after {attempt} attempts)"
+                        )));
+                    }
                     let sleep = jitter(delay);
                     if let Some(events) = events.filter(|_| attempt.is_power_of_two()) {
                         events.send(Event::Warning {
