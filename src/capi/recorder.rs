@@ -12,7 +12,7 @@ use crossbeam_channel::{select, Receiver, RecvTimeoutError, Sender};
 
 use super::strings::{owned_cstring, report_to_buffer, str_arg, write_out, ErrorSlot};
 use super::{classrec_result, lock, on_handle, Failure, Handle};
-use crate::capture::FramePusher;
+use crate::capture::{Frame, FramePusher};
 use crate::{Event, Recorder, Recording, StopReason};
 
 /// Called with each event, on a worker thread classrec owns (one per recorder, never the thread
@@ -186,7 +186,7 @@ impl EventThread {
         events: Receiver<Event>,
         recording_id: String,
         callback: unsafe extern "C" fn(*mut c_void, *const classrec_event),
-        user_data: UserData,
+        user_data: Arc<UserData>,
     ) -> Result<EventThread, Failure> {
         let (quit, quit_rx) = crossbeam_channel::bounded::<bool>(1);
         let closed = Arc::new(AtomicBool::new(false));
@@ -337,6 +337,8 @@ pub struct classrec_recorder {
     callback: Outcome<u32>,
     errors: ErrorSlot,
     events: Mutex<Option<EventThread>>,
+    /// Released after the event thread has ended (dropped after `events`).
+    _user_data: Arc<UserData>,
 }
 
 impl Handle for classrec_recorder {
@@ -412,11 +414,12 @@ pub unsafe extern "C" fn classrec_recorder_start(
 ) -> classrec_result {
     // SAFETY: forwarded caller contract for every pointer.
     unsafe {
-        // Owned from here on: released once whatever happens, also when start fails.
-        let user_data = UserData {
+        // Owned from here on: released once whatever happens, also when start fails. The handle
+        // and the event thread share it, so it lives until both are done with it.
+        let user_data = Arc::new(UserData {
             data: user_data,
             free: free_user_data,
-        };
+        });
         report_to_buffer(error_buf, error_len, || {
             let json = str_arg(config_json, "config_json")?;
             if recorder_out.is_null() {
@@ -427,7 +430,7 @@ pub unsafe extern "C" fn classrec_recorder_start(
             let (upload, callback) = recorder.outcome_channels();
             let id = recording_id(recorder.path());
             let events = match on_event {
-                Some(callback) => Some(EventThread::spawn(recorder.events(), id, callback, user_data)?),
+                Some(callback) => Some(EventThread::spawn(recorder.events(), id, callback, user_data.clone())?),
                 None => None,
             };
             let handle = Box::new(classrec_recorder {
@@ -439,6 +442,7 @@ pub unsafe extern "C" fn classrec_recorder_start(
                 callback: Outcome::new(callback),
                 errors: ErrorSlot::default(),
                 events: Mutex::new(events),
+                _user_data: user_data,
             });
             write_out(recorder_out, "recorder_out", Box::into_raw(handle))
         })
@@ -491,24 +495,7 @@ pub unsafe extern "C" fn classrec_recorder_push_frame(
             if bgra.is_null() {
                 return Err(Failure::null("bgra"));
             }
-            let row = width as usize * 4;
-            let len = match height {
-                0 => 0,
-                h => stride
-                    .checked_mul(h as usize - 1)
-                    .and_then(|n| n.checked_add(row))
-                    .ok_or_else(|| {
-                        Failure::from(crate::Error::InvalidFrame(format!(
-                            "{width}x{height} with stride {stride} overflows"
-                        )))
-                    })?,
-            };
-            if stride < row {
-                return Err(crate::Error::InvalidFrame(format!(
-                    "stride {stride} is less than width * 4 = {row}; pass the bytes per row of the picture"
-                ))
-                .into());
-            }
+            let len = Frame::byte_len(width, height, stride)?;
             // SAFETY: `bgra` is valid for `len` bytes by the caller's contract (checked for NULL).
             let pixels = std::slice::from_raw_parts(bgra, len);
             let timestamp = u64::try_from(timestamp_us).ok().map(Duration::from_micros);
