@@ -4,8 +4,11 @@
 //! cargo run --release --example record -- --source synthetic --seconds 10
 //! cargo run --release --example record -- --source raw:frames.bgra --input-size 1920x1080 --fps 15
 //! cargo run --release --example record -- --recover ~/TClass/record/20261124-015412Z.mp4
+//! cargo run --release --example record -- --list-windows
+//! cargo run --release --example record -- --source window:"Classroom" --size 1920x1080
 //! ```
-//! Sources: `synthetic` (classroom), `synthetic:still`, `synthetic:motion`, `raw:<path or ->`.
+//! Sources: `synthetic` (classroom), `synthetic:still`, `synthetic:motion`, `raw:<path or ->`,
+//! `window:<title or 0xID>` (also spelled `x11:` on Linux): a window, captured even where covered.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,13 +19,14 @@ use classrec::{
     SyntheticScene, UploadConfig, UploadTarget, UploadedObject, Uploader,
 };
 
-const USAGE: &str = "usage: record [--source synthetic[:still|:motion]|raw:<path|->] [--input-size WxH] \
+const USAGE: &str =
+    "usage: record [--source synthetic[:still|:motion]|raw:<path|->|window:<title|0xID>] [--input-size WxH] \
 [--size WxH] [--fps N] [--bitrate-kbps N] [--seconds S] [--fast] [--out-dir DIR] [--content screen|camera] \
 [--keyframe-ms N] [--class-id ID] [--user-id ID] [--verbose] \
 [--upload s3://BUCKET/PREFIX --endpoint URL [--region R] | --upload-dir DIR] [--upload-limit-kbps N] [--resume] \
 [--callback-url URL --callback-key KEY [--callback-retry-interval SECONDS]] [--sdkappid N] [--class-topic T] \
 [--teacher-id ID] [--assistant-id ID] [--role teacher|assistant|student] [--class-start-time T] [--class-stop-time T] \
-| --recover FILE
+| --recover FILE | --list-windows
 S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN, AWS_REGION).";
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -150,6 +154,17 @@ fn parse(args: &[String]) -> Result<Options, String> {
             path: raw["raw:".len()..].into(),
             size: input_size.ok_or("a raw source needs --input-size WxH")?,
         },
+        window if window.starts_with("window:") || window.starts_with("x11:") => {
+            let target = window.split_once(':').map_or("", |(_, t)| t);
+            let id = target
+                .strip_prefix("0x")
+                .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+                .or_else(|| target.parse().ok());
+            SourceConfig::Window {
+                title: id.is_none().then(|| target.to_owned()),
+                id,
+            }
+        }
         other => return Err(format!("unknown source `{other}`\n{USAGE}")),
     };
     if config.size.is_none() && matches!(config.source, SourceConfig::Synthetic { size: None, .. }) {
@@ -242,7 +257,11 @@ fn run(options: Options) -> Result<serde_json::Value, classrec::Error> {
         }
         return Ok(serde_json::json!({ "resumed": done }));
     }
-    let realtime_synthetic = matches!(options.config.source, SourceConfig::Synthetic { fast: false, .. });
+    // Real-time sources record for --seconds (or until the window closes); files until they end.
+    let timed = matches!(
+        options.config.source,
+        SourceConfig::Synthetic { fast: false, .. } | SourceConfig::Window { .. }
+    );
     let started = Instant::now();
     let options_callback_retries = options.config.callback.as_ref().map(|c| c.retries);
     let mut recorder = Recorder::start(options.config)?;
@@ -262,7 +281,7 @@ fn run(options: Options) -> Result<serde_json::Value, classrec::Error> {
             }
         }
     });
-    let recording = if realtime_synthetic {
+    let recording = if timed {
         let deadline = started + Duration::from_secs_f64(options.seconds);
         while Instant::now() < deadline && !recorder.is_finished() {
             std::thread::sleep(Duration::from_millis(20).min(deadline.saturating_duration_since(Instant::now())));
@@ -309,6 +328,23 @@ fn run(options: Options) -> Result<serde_json::Value, classrec::Error> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list-windows") {
+        return match classrec::list_windows() {
+            Ok(windows) => {
+                for w in windows {
+                    println!(
+                        "{}",
+                        serde_json::json!({"id": format!("{:#x}", w.id), "title": w.title, "width": w.width, "height": w.height})
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let options = match parse(&args) {
         Ok(o) => o,
         Err(message) => {

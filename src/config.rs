@@ -52,6 +52,16 @@ pub enum SourceConfig {
     },
     /// Frames pushed by the host through [`crate::FramePusher::push_frame`].
     Pushed,
+    /// A window, captured even where other windows cover it (X11 Composite on Linux). Give `id`,
+    /// or `title` (an exact match first, then a window whose title contains it).
+    Window {
+        /// Title to look for.
+        #[serde(default)]
+        title: Option<String>,
+        /// Window id (X11 window id; HWND on Windows).
+        #[serde(default)]
+        id: Option<u64>,
+    },
 }
 
 /// How OpenH264 is tuned for the content.

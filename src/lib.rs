@@ -46,7 +46,7 @@ pub mod internals {
     pub use crate::encode::{EncodedPicture, H264Encoder, H264Settings, PictureMaker, I420};
 }
 
-pub use capture::{Frame, FramePusher, FrameSource, SourceEvent, SyntheticScene};
+pub use capture::{list_windows, Frame, FramePusher, FrameSource, SourceEvent, SyntheticScene, WindowInfo};
 pub use config::{default_out_dir, ContentType, RecorderConfig, SourceConfig, BITRATE_RANGE_KBPS, MAX_FPS};
 pub use error::{Error, Result};
 pub use mux::{needs_recovery, recover, FragmentInfo, Recovered};

@@ -205,6 +205,9 @@ impl Recorder {
                 Box::new(SyntheticSource::new(w, h, config.fps, *scene, pace, *frames))
             }
             SourceConfig::Raw { path, size } => Box::new(RawSource::open(path, size.0, size.1, config.fps.max(1))?),
+            SourceConfig::Window { title, id } => {
+                crate::capture::open_window(title.as_deref(), *id, config.fps.max(1), clock)?
+            }
             SourceConfig::Pushed => {
                 let (handle, source) = PushedSource::new(clock);
                 pusher = Some(handle);

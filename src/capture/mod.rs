@@ -8,6 +8,8 @@ mod pacer;
 mod pushed;
 mod raw;
 mod synthetic;
+#[cfg(target_os = "linux")]
+mod x11;
 
 use std::time::{Duration, Instant};
 
@@ -15,6 +17,8 @@ pub(crate) use pacer::Pacer;
 pub use pushed::{FramePusher, PushedSource};
 pub use raw::RawSource;
 pub use synthetic::{SyntheticScene, SyntheticSource};
+#[cfg(target_os = "linux")]
+pub use x11::X11Source;
 
 use crate::error::{Error, Result};
 
@@ -89,6 +93,52 @@ impl Frame {
             && self.height == other.height
             && (0..self.height).all(|y| self.row(y) == other.row(y))
     }
+}
+
+/// A window that can be recorded.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct WindowInfo {
+    /// The window's id: the X11 window id, or the HWND on Windows.
+    pub id: u64,
+    /// Its title.
+    pub title: String,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+/// Lists the windows that can be recorded: X11 windows on Linux (`$DISPLAY`), top-level windows
+/// on Windows.
+pub fn list_windows() -> Result<Vec<WindowInfo>> {
+    #[cfg(target_os = "linux")]
+    return x11::list_windows();
+    #[cfg(not(target_os = "linux"))]
+    return Err(no_window_capture());
+}
+
+/// Opens the platform's window capture for the window with this `id`, or else titled `title`
+/// (exactly, then in part).
+pub(crate) fn open_window(
+    title: Option<&str>,
+    id: Option<u64>,
+    fps: u32,
+    clock: Clock,
+) -> Result<Box<dyn FrameSource>> {
+    if title.is_none() && id.is_none() {
+        return Err(Error::InvalidConfig(
+            "a window source needs `title` or `id`; list the windows with `record --list-windows`".into(),
+        ));
+    }
+    #[cfg(target_os = "linux")]
+    return Ok(Box::new(x11::X11Source::open(title, id, fps, clock)?));
+    #[cfg(not(target_os = "linux"))]
+    return Err(no_window_capture());
+}
+
+#[cfg(not(target_os = "linux"))]
+fn no_window_capture() -> Error {
+    Error::Source("window capture is not available on this platform; push frames instead (source `pushed`)".into())
 }
 
 /// What a source has to say.

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::Frame;
+use super::{Clock, Frame};
 
 /// See the module docs.
 #[derive(Debug)]
@@ -119,5 +119,53 @@ mod tests {
             .map(|k| Duration::from_nanos(k * 1_000_000_000 / 15))
             .collect();
         assert_eq!(t, expected);
+    }
+}
+
+/// The schedule of a source that makes a picture on demand in real time (the synthetic scene, a
+/// window capture): frame `k` is due at `k / fps` on the recording clock, and a source that falls
+/// behind skips to the frame due now.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ticker {
+    clock: Clock,
+    fps: u64,
+    next: u64,
+}
+
+impl Ticker {
+    pub(crate) fn new(clock: Clock, fps: u32) -> Self {
+        Ticker {
+            clock,
+            fps: u64::from(fps.max(1)),
+            next: 0,
+        }
+    }
+
+    /// The time of frame `index`.
+    pub(crate) fn timestamp(&self, index: u64) -> Duration {
+        Duration::from_nanos(index * 1_000_000_000 / self.fps)
+    }
+
+    /// The recording clock.
+    pub(crate) fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// Sleeps until the next frame is due and returns its index, or sleeps `timeout` and returns
+    /// `None` when none is due that soon.
+    pub(crate) fn wait(&mut self, timeout: Duration) -> Option<u64> {
+        let now = self.clock.now();
+        let due_now = (now.as_nanos() * u128::from(self.fps) / 1_000_000_000) as u64;
+        self.next = self.next.max(due_now);
+        let due = self.timestamp(self.next);
+        if due > now {
+            if due - now > timeout {
+                std::thread::sleep(timeout);
+                return None;
+            }
+            std::thread::sleep(due - now);
+        }
+        self.next += 1;
+        Some(self.next - 1)
     }
 }

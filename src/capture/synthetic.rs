@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::pacer::Ticker;
 use super::{Clock, Frame, FrameSource, SourceEvent};
 
 /// Seconds between page flips in the classroom scene.
@@ -32,8 +33,8 @@ pub struct SyntheticSource {
     height: u32,
     fps: u32,
     scene: SyntheticScene,
-    /// `None`: as fast as possible (virtual time); `Some`: paced on this clock.
-    clock: Option<Clock>,
+    /// `None`: as fast as possible (virtual time); `Some`: in real time on this schedule.
+    ticker: Option<Ticker>,
     limit: Option<u64>,
     index: u64,
     page: Option<(u64, Vec<u8>)>,
@@ -57,7 +58,7 @@ impl SyntheticSource {
             height,
             fps: fps.max(1),
             scene,
-            clock,
+            ticker: clock.map(|clock| Ticker::new(clock, fps)),
             limit,
             index: 0,
             page: None,
@@ -110,22 +111,14 @@ impl FrameSource for SyntheticSource {
                 self.index
             )));
         }
-        if let Some(clock) = self.clock {
-            let now = clock.now();
-            // Fell behind (slow machine): skip to the frame that is due now.
-            let due_index = (now.as_nanos() * u128::from(self.fps) / 1_000_000_000) as u64;
-            self.index = self.index.max(due_index);
-            let due = self.timestamp(self.index);
-            if due > now {
-                if due - now > timeout {
-                    std::thread::sleep(timeout);
-                    return Ok(SourceEvent::Idle);
-                }
-                std::thread::sleep(due - now);
-            }
-        }
-        let index = self.index;
-        self.index += 1;
+        let index = match &mut self.ticker {
+            Some(ticker) => match ticker.wait(timeout) {
+                Some(index) => index,
+                None => return Ok(SourceEvent::Idle),
+            },
+            None => self.index,
+        };
+        self.index = index + 1;
         Ok(SourceEvent::Frame(Frame {
             width: self.width,
             height: self.height,
@@ -136,7 +129,7 @@ impl FrameSource for SyntheticSource {
     }
 
     fn now(&self) -> Option<Duration> {
-        self.clock.map(|c| c.now())
+        self.ticker.map(|t| t.clock().now())
     }
 }
 

@@ -1,0 +1,422 @@
+//! Window capture on X11: the Composite extension redirects the window to an off-screen pixmap
+//! (the X11 twin of Windows' DWM), so parts covered by other windows are still captured; the
+//! pixmap is read with MIT-SHM (a shared segment the server writes into), or with a plain
+//! GetImage where shared memory is unavailable (a remote display).
+//!
+//! Resizes re-name the pixmap; while the window is unmapped the last picture is held
+//! ([`SourceEvent::Hidden`]); when it is destroyed the source ends.
+#![allow(unsafe_code)] // mapping the shared-memory segment the X server hands us
+
+use std::os::fd::OwnedFd;
+use std::time::Duration;
+
+use x11rb::connection::Connection;
+use x11rb::cookie::{Cookie, VoidCookie};
+use x11rb::errors::{ConnectionError, ReplyError};
+use x11rb::protocol::composite::{self, ConnectionExt as _};
+use x11rb::protocol::shm::{self, ConnectionExt as _};
+use x11rb::protocol::xproto::{
+    AtomEnum, ChangeWindowAttributesAux, ConnectionExt as _, EventMask, ImageFormat, ImageOrder, MapState, Window,
+};
+use x11rb::protocol::Event;
+use x11rb::rust_connection::RustConnection;
+use x11rb::x11_utils::TryParse;
+
+use super::pacer::Ticker;
+use super::{Clock, Frame, FrameSource, SourceEvent, WindowInfo};
+use crate::error::{Error, Result};
+
+fn source_error(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Source(format!("X11: {what}: {e}"))
+}
+
+/// Sends a request and waits for its reply, naming `what` failed.
+fn reply<R: TryParse>(what: &str, request: Result<Cookie<'_, RustConnection, R>, ConnectionError>) -> Result<R> {
+    request
+        .map_err(ReplyError::from)
+        .and_then(|cookie| cookie.reply())
+        .map_err(|e| source_error(what, e))
+}
+
+/// Sends a request without a reply and waits until the server has checked it.
+fn check(what: &str, request: Result<VoidCookie<'_, RustConnection>, ConnectionError>) -> Result<()> {
+    request
+        .map_err(ReplyError::from)
+        .and_then(|cookie| cookie.check())
+        .map_err(|e| source_error(what, e))
+}
+
+fn connect() -> Result<(RustConnection, usize)> {
+    x11rb::connect(None).map_err(|e| {
+        Error::Source(format!(
+            "cannot connect to the X server (DISPLAY={}): {e}; run inside an X session or set DISPLAY",
+            std::env::var("DISPLAY").unwrap_or_default()
+        ))
+    })
+}
+
+/// Reads a window's title: `_NET_WM_NAME` (UTF-8), else `WM_NAME`.
+fn title(conn: &RustConnection, window: Window, net_wm_name: u32) -> Option<String> {
+    for atom in [net_wm_name, AtomEnum::WM_NAME.into()] {
+        let reply = conn
+            .get_property(false, window, atom, AtomEnum::ANY, 0, 1024)
+            .ok()?
+            .reply()
+            .ok()?;
+        if !reply.value.is_empty() {
+            return Some(String::from_utf8_lossy(&reply.value).into_owned());
+        }
+    }
+    None
+}
+
+fn net_wm_name(conn: &RustConnection) -> Result<u32> {
+    Ok(reply("intern _NET_WM_NAME", conn.intern_atom(false, b"_NET_WM_NAME"))?.atom)
+}
+
+/// Every mapped window with a title, depth first from the root (so it finds client windows
+/// inside a window manager's frames too).
+fn windows(conn: &RustConnection, root: Window) -> Result<Vec<WindowInfo>> {
+    let name_atom = net_wm_name(conn)?;
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(window) = stack.pop() {
+        let Ok(tree) = conn
+            .query_tree(window)
+            .map_err(|e| source_error("list windows", e))?
+            .reply()
+        else {
+            continue; // destroyed meanwhile
+        };
+        stack.extend(tree.children.iter().rev());
+        if window == root {
+            continue;
+        }
+        let Some(title) = title(conn, window, name_atom) else {
+            continue;
+        };
+        let mapped = conn
+            .get_window_attributes(window)
+            .ok()
+            .and_then(|c| c.reply().ok())
+            .is_some_and(|a| a.map_state != MapState::UNMAPPED);
+        let Some(geometry) = conn.get_geometry(window).ok().and_then(|c| c.reply().ok()) else {
+            continue;
+        };
+        if mapped {
+            out.push(WindowInfo {
+                id: window.into(),
+                title,
+                width: geometry.width.into(),
+                height: geometry.height.into(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Lists the windows that can be recorded on the X display (`$DISPLAY`).
+pub(crate) fn list_windows() -> Result<Vec<WindowInfo>> {
+    let (conn, screen) = connect()?;
+    let root = conn.setup().roots[screen].root;
+    windows(&conn, root)
+}
+
+/// Finds a window: by id, else by exact title, else by a title containing `title`.
+fn find(conn: &RustConnection, root: Window, title: Option<&str>, id: Option<u64>) -> Result<Window> {
+    let all = windows(conn, root)?;
+    if let Some(id) = id {
+        let window = Window::try_from(id).map_err(|_| Error::Source(format!("window id {id:#x} is not an X11 id")))?;
+        // Unmapped windows are not listed but may still be recorded (the last picture is held).
+        return match conn.get_geometry(window).ok().and_then(|c| c.reply().ok()) {
+            Some(_) => Ok(window),
+            None => Err(Error::Source(format!(
+                "no window with id {id:#x}; list them with `record --list-windows`"
+            ))),
+        };
+    }
+    let title = title.unwrap_or_default();
+    all.iter()
+        .find(|w| w.title == title)
+        .or_else(|| all.iter().find(|w| w.title.contains(title)))
+        .map(|w| w.id as Window)
+        .ok_or_else(|| {
+            Error::Source(format!(
+                "no window titled `{title}` (exactly or in part); list them with `record --list-windows`"
+            ))
+        })
+}
+
+/// A shared-memory segment the server writes images into.
+struct SharedImage {
+    segment: shm::Seg,
+    map: memmap2::Mmap,
+}
+
+impl SharedImage {
+    /// A segment of `len` bytes made by the server (MIT-SHM 1.2 `CreateSegment`, passed as a file
+    /// descriptor, so no SysV ids leak if we crash).
+    fn new(conn: &RustConnection, len: usize) -> Option<SharedImage> {
+        let segment = conn.generate_id().ok()?;
+        let reply = conn
+            .shm_create_segment(segment, u32::try_from(len).ok()?, false)
+            .ok()?
+            .reply()
+            .ok()?;
+        let fd: OwnedFd = reply.shm_fd;
+        // SAFETY: the server created this segment of `len` bytes for us; it writes into it only
+        // while we wait for a GetImage reply, and we read it only after that reply.
+        let map = unsafe { memmap2::MmapOptions::new().len(len).map(&fd) }.ok()?;
+        Some(SharedImage { segment, map })
+    }
+
+    fn free(self, conn: &RustConnection) {
+        let _ = conn.shm_detach(self.segment);
+    }
+}
+
+/// Captures one X11 window through Composite.
+pub struct X11Source {
+    conn: RustConnection,
+    window: Window,
+    /// The window's composite pixmap (re-named after a resize or a map), if viewable.
+    pixmap: Option<u32>,
+    size: (u32, u32),
+    shared: Option<SharedImage>,
+    /// MIT-SHM is usable; false after a failure (remote display): plain GetImage from then on.
+    use_shm: bool,
+    ticker: Ticker,
+    mapped: bool,
+}
+
+impl std::fmt::Debug for X11Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("X11Source")
+            .field("window", &format_args!("{:#x}", self.window))
+            .field("size", &self.size)
+            .field("shm", &self.use_shm)
+            .finish()
+    }
+}
+
+impl X11Source {
+    /// Opens the window named by `title` (exact, then substring) or `id` on `$DISPLAY`, and
+    /// redirects it so covered parts are captured too. Frames come at `fps` on `clock`.
+    pub fn open(title: Option<&str>, id: Option<u64>, fps: u32, clock: Clock) -> Result<X11Source> {
+        let (conn, screen) = connect()?;
+        let setup = conn.setup();
+        if setup.image_byte_order != ImageOrder::LSB_FIRST {
+            return Err(Error::Source(
+                "X11: only little-endian (LSBFirst) image byte order is supported".into(),
+            ));
+        }
+        let root = setup.roots[screen].root;
+        reply("Composite", conn.composite_query_version(0, 4)).map_err(|_| {
+                Error::Source(
+                    "the X server has no Composite extension, needed to capture covered windows; enable it (Xvfb: +extension Composite)".into(),
+                )
+            })?;
+        let window = find(&conn, root, title, id)?;
+        let watch = ChangeWindowAttributesAux::new().event_mask(EventMask::STRUCTURE_NOTIFY);
+        check("watch the window", conn.change_window_attributes(window, &watch))?;
+        check(
+            "redirect the window",
+            conn.composite_redirect_window(window, composite::Redirect::AUTOMATIC),
+        )?;
+        let use_shm = conn
+            .shm_query_version()
+            .ok()
+            .and_then(|c| c.reply().ok())
+            .is_some_and(|v| (v.major_version, v.minor_version) >= (1, 2));
+        let mut source = X11Source {
+            conn,
+            window,
+            pixmap: None,
+            size: (0, 0),
+            shared: None,
+            use_shm,
+            ticker: Ticker::new(clock, fps),
+            mapped: true,
+        };
+        source.rename_pixmap()?;
+        Ok(source)
+    }
+
+    /// Names the window's current composite pixmap (after open, a resize or a map).
+    fn rename_pixmap(&mut self) -> Result<()> {
+        if let Some(old) = self.pixmap.take() {
+            let _ = self.conn.free_pixmap(old);
+        }
+        let attributes = self
+            .conn
+            .get_window_attributes(self.window)
+            .map_err(|e| source_error("read the window", e))?
+            .reply();
+        let Ok(attributes) = attributes else {
+            return Ok(()); // destroyed: the DestroyNotify ends the source
+        };
+        self.mapped = attributes.map_state == MapState::VIEWABLE;
+        if !self.mapped {
+            return Ok(());
+        }
+        let geometry = reply("read the window size", self.conn.get_geometry(self.window))?;
+        if geometry.depth != 24 && geometry.depth != 32 {
+            return Err(Error::Source(format!(
+                "X11: the window has depth {}; only 24- and 32-bit windows are supported",
+                geometry.depth
+            )));
+        }
+        let pixmap = self.conn.generate_id().map_err(|e| source_error("allocate an id", e))?;
+        if check(
+            "name the window pixmap",
+            self.conn.composite_name_window_pixmap(self.window, pixmap),
+        )
+        .is_err()
+        {
+            self.mapped = false; // unmapped in between
+            return Ok(());
+        }
+        self.pixmap = Some(pixmap);
+        self.size = (geometry.width.into(), geometry.height.into());
+        // A freshly redirected window's pixmap starts as a copy of the screen, covering windows
+        // included: ask the application to repaint all of it (an Expose event) so covered parts
+        // hold its own content.
+        let _ = self.conn.clear_area(true, self.window, 0, 0, 0, 0);
+        let _ = self.conn.flush();
+        Ok(())
+    }
+
+    /// Handles the window's pending events; `Some(reason)` once it is gone.
+    fn drain_events(&mut self) -> Result<Option<String>> {
+        let mut rename = false;
+        while let Some(event) = self
+            .conn
+            .poll_for_event()
+            .map_err(|e| source_error("connection to the X server lost", e))?
+        {
+            match event {
+                Event::DestroyNotify(e) if e.window == self.window => {
+                    return Ok(Some("the captured window was closed".into()));
+                }
+                Event::UnmapNotify(e) if e.window == self.window => {
+                    self.mapped = false;
+                    rename = false;
+                }
+                Event::MapNotify(e) if e.window == self.window => rename = true,
+                Event::ConfigureNotify(e)
+                    if e.window == self.window && (u32::from(e.width), u32::from(e.height)) != self.size =>
+                {
+                    rename = true
+                }
+                _ => {}
+            }
+        }
+        if rename {
+            self.rename_pixmap()?;
+        }
+        Ok(None)
+    }
+
+    /// Reads the pixmap into a BGRA frame (alpha set opaque); `None` when it cannot be read now.
+    fn grab(&mut self) -> Option<(Vec<u8>, u32, u32)> {
+        let pixmap = self.pixmap?;
+        let (width, height) = self.size;
+        let len = width as usize * height as usize * 4;
+        let mut data = if self.use_shm { self.grab_shm(pixmap, len) } else { None };
+        if data.is_none() {
+            data = self
+                .conn
+                .get_image(ImageFormat::Z_PIXMAP, pixmap, 0, 0, width as u16, height as u16, !0)
+                .ok()?
+                .reply()
+                .ok()
+                .map(|image| image.data);
+        }
+        let mut data = data.filter(|d| d.len() >= len)?;
+        data.truncate(len);
+        for pixel in data.chunks_exact_mut(4) {
+            pixel[3] = 255;
+        }
+        Some((data, width, height))
+    }
+
+    fn grab_shm(&mut self, pixmap: u32, len: usize) -> Option<Vec<u8>> {
+        if self.shared.as_ref().is_none_or(|s| s.map.len() < len) {
+            if let Some(old) = self.shared.take() {
+                old.free(&self.conn);
+            }
+            self.shared = SharedImage::new(&self.conn, len);
+            if self.shared.is_none() {
+                self.use_shm = false; // e.g. a remote display: GetImage from now on
+                return None;
+            }
+        }
+        let shared = self.shared.as_ref()?;
+        let (width, height) = self.size;
+        let reply = self
+            .conn
+            .shm_get_image(
+                pixmap,
+                0,
+                0,
+                width as u16,
+                height as u16,
+                !0,
+                ImageFormat::Z_PIXMAP.into(),
+                shared.segment,
+                0,
+            )
+            .ok()?
+            .reply();
+        reply.ok()?;
+        Some(shared.map[..len].to_vec())
+    }
+}
+
+impl FrameSource for X11Source {
+    fn size_hint(&self) -> Option<(u32, u32)> {
+        (self.size != (0, 0)).then_some(self.size)
+    }
+
+    fn next_event(&mut self, timeout: Duration) -> Result<SourceEvent> {
+        if let Some(reason) = self.drain_events()? {
+            return Ok(SourceEvent::Ended(reason));
+        }
+        let Some(index) = self.ticker.wait(timeout) else {
+            return Ok(SourceEvent::Idle);
+        };
+        if !self.mapped {
+            return Ok(SourceEvent::Hidden);
+        }
+        match self.grab() {
+            Some((data, width, height)) => Ok(SourceEvent::Frame(Frame {
+                width,
+                height,
+                stride: width as usize * 4,
+                data,
+                timestamp: self.ticker.timestamp(index),
+            })),
+            // Unmapped or resized between the event and the read: the next events tell.
+            None => Ok(SourceEvent::Idle),
+        }
+    }
+
+    fn now(&self) -> Option<Duration> {
+        Some(self.ticker.clock().now())
+    }
+}
+
+impl Drop for X11Source {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.take() {
+            shared.free(&self.conn);
+        }
+        if let Some(pixmap) = self.pixmap.take() {
+            let _ = self.conn.free_pixmap(pixmap);
+        }
+        let _ = self
+            .conn
+            .composite_unredirect_window(self.window, composite::Redirect::AUTOMATIC);
+        let _ = self.conn.flush();
+    }
+}
