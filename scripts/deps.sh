@@ -24,10 +24,11 @@ install_build_deps() {
   apt_install nasm g++ pkg-config
 }
 
-# ffmpeg/ffprobe: independent decoders that check every file we write; cbindgen: the C header.
+# ffmpeg/ffprobe: independent decoders that check every file we write; cbindgen: the C header;
+# xvfb: a real X server (with Composite) the window-capture tests start for themselves.
 install_test_deps() {
   install_build_deps
-  apt_install ffmpeg
+  apt_install ffmpeg xvfb
   if ! cbindgen --version 2>/dev/null | grep -q "$CBINDGEN_VERSION"; then
     echo "installing cbindgen $CBINDGEN_VERSION" >&2
     cargo install --quiet --locked cbindgen --version "$CBINDGEN_VERSION"

@@ -187,7 +187,14 @@ pub struct X11Source {
     use_shm: bool,
     ticker: Ticker,
     mapped: bool,
+    /// No frames before this time: the application repaints after a (re)direct.
+    settled_at: Duration,
 }
+
+/// How long an application gets to repaint its window after we redirect it or it is resized or
+/// mapped (an Expose round trip; applications answer in milliseconds). A heuristic: the Damage
+/// extension would tell exactly.
+const REPAINT_GRACE: Duration = Duration::from_millis(250);
 
 impl std::fmt::Debug for X11Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -237,6 +244,7 @@ impl X11Source {
             use_shm,
             ticker: Ticker::new(clock, fps),
             mapped: true,
+            settled_at: Duration::ZERO,
         };
         source.rename_pixmap()?;
         Ok(source)
@@ -281,8 +289,10 @@ impl X11Source {
         // A freshly redirected window's pixmap starts as a copy of the screen, covering windows
         // included: ask the application to repaint all of it (an Expose event) so covered parts
         // hold its own content.
+        // Until it has had time to, the pixmap may show the covering windows: no frames.
         let _ = self.conn.clear_area(true, self.window, 0, 0, 0, 0);
         let _ = self.conn.flush();
+        self.settled_at = self.ticker.clock().now() + REPAINT_GRACE;
         Ok(())
     }
 
@@ -387,6 +397,9 @@ impl FrameSource for X11Source {
         };
         if !self.mapped {
             return Ok(SourceEvent::Hidden);
+        }
+        if self.ticker.clock().now() < self.settled_at {
+            return Ok(SourceEvent::Idle); // the application is still repainting
         }
         match self.grab() {
             Some((data, width, height)) => Ok(SourceEvent::Frame(Frame {

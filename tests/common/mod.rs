@@ -3,6 +3,8 @@
 
 pub mod receiver;
 pub mod s3;
+#[cfg(target_os = "linux")]
+pub mod xvfb;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
