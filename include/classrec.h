@@ -222,6 +222,16 @@ const char *classrec_version(void);
 // `"invalid JSON"`), for logs. Unknown values give `"unknown result"`. Any thread.
 const char *classrec_result_name(uint32_t result);
 
+// Lists the windows that can be recorded as a JSON array of `{"id", "title", "width", "height"}`
+// (`id` goes into a configuration's `{"source": {"kind": "window", "id": …}}`). `*json_out`
+// receives a string to release with `classrec_string_free`. On failure (no X server, a platform
+// without window capture) the reason is copied into `error_buf` (`error_len` bytes; NULL/0 to
+// skip). Any thread.
+//
+// # Safety
+// `json_out` is NULL or valid for one write; `error_buf` is NULL or valid for `error_len` bytes.
+classrec_result classrec_windows_list(char **json_out, char *error_buf, size_t error_len);
+
 // Starts a recording described by `config_json` (the same fields as the Rust `RecorderConfig`;
 // see the README). Returns at once; frames are captured and encoded on classrec's threads.
 //

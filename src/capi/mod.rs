@@ -251,6 +251,34 @@ pub extern "C" fn classrec_result_name(result: u32) -> *const c_char {
     text.as_ptr().cast()
 }
 
+/// Lists the windows that can be recorded as a JSON array of `{"id", "title", "width", "height"}`
+/// (`id` goes into a configuration's `{"source": {"kind": "window", "id": …}}`). `*json_out`
+/// receives a string to release with `classrec_string_free`. On failure (no X server, a platform
+/// without window capture) the reason is copied into `error_buf` (`error_len` bytes; NULL/0 to
+/// skip). Any thread.
+///
+/// # Safety
+/// `json_out` is NULL or valid for one write; `error_buf` is NULL or valid for `error_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn classrec_windows_list(
+    json_out: *mut *mut c_char,
+    error_buf: *mut c_char,
+    error_len: usize,
+) -> classrec_result {
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        strings::report_to_buffer(error_buf, error_len, || {
+            if json_out.is_null() {
+                return Err(Failure::null("json_out"));
+            }
+            let windows = crate::list_windows()?;
+            let json =
+                serde_json::to_string(&windows).map_err(|e| Failure::new(classrec_result::Internal, e.to_string()))?;
+            strings::write_out(json_out, "json_out", strings::owned_string(json))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

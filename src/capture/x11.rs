@@ -250,6 +250,25 @@ impl X11Source {
         Ok(source)
     }
 
+    /// Grabs the window's current picture now, outside the frame schedule (snapshots,
+    /// benchmarks); `None` while it is unmapped or repainting.
+    pub fn capture_now(&mut self) -> Result<Option<Frame>> {
+        self.drain_events()?;
+        let timestamp = self.ticker.clock().now();
+        Ok(self.grab().map(|(data, width, height)| Frame {
+            width,
+            height,
+            stride: width as usize * 4,
+            data,
+            timestamp,
+        }))
+    }
+
+    /// Reads with MIT-SHM (`true`, the default where the server offers it) or plain GetImage.
+    pub fn use_shared_memory(&mut self, on: bool) {
+        self.use_shm = on;
+    }
+
     /// Names the window's current composite pixmap (after open, a resize or a map).
     fn rename_pixmap(&mut self) -> Result<()> {
         if let Some(old) = self.pixmap.take() {

@@ -149,6 +149,15 @@ static void null_handles(void) {
   CHECK_RESULT(classrec_uploader_presign(NULL, "k", 60, NULL), CLASSREC_RESULT_NULL_ARGUMENT, "presign(NULL)");
   CHECK_RESULT(classrec_uploader_last_error(NULL, buf, sizeof buf, NULL), CLASSREC_RESULT_NULL_ARGUMENT,
                "uploader_last_error(NULL)");
+  char *windows = (char *)(uintptr_t)0x1;
+  char error[256];
+  CHECK_RESULT(classrec_windows_list(NULL, error, sizeof error), CLASSREC_RESULT_NULL_ARGUMENT,
+               "windows_list(NULL json_out)");
+  unsetenv("DISPLAY");
+  CHECK_RESULT(classrec_windows_list(&windows, error, sizeof error), CLASSREC_RESULT_SOURCE,
+               "windows_list without an X server is SOURCE");
+  CHECK(strstr(error, "DISPLAY") != NULL && windows == (char *)(uintptr_t)0x1,
+        "... says to set DISPLAY and leaves json_out untouched");
   classrec_recorder_free(NULL);
   classrec_uploader_free(NULL);
   classrec_string_free(NULL);

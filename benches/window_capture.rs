@@ -1,0 +1,101 @@
+//! X11 window capture cost at 1920x1080 (one frame interval at 30 fps is 33.3 ms): MIT-SHM
+//! against plain GetImage, on a real X server (Xvfb, started here) and a real window.
+//!
+//! `cargo bench --bench window_capture`. Skips (prints why) where Xvfb is not installed.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use classrec::capture::{Clock, X11Source};
+use criterion::{criterion_group, criterion_main, Criterion};
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{ConnectionExt as _, CreateGCAux, CreateWindowAux, WindowClass};
+use x11rb::wrapper::ConnectionExt as _;
+
+/// Starts Xvfb on a free display and points DISPLAY at it.
+fn start_xvfb() -> Option<std::process::Child> {
+    let n = (400..600).find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())?;
+    let child = Command::new("Xvfb")
+        .args([
+            &format!(":{n}"),
+            "-screen",
+            "0",
+            "1920x1080x24",
+            "+extension",
+            "Composite",
+            "-nolisten",
+            "tcp",
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::env::set_var("DISPLAY", format!(":{n}"));
+    Some(child)
+}
+
+/// A 1920x1080 window with a title, painted once (this process is its X client).
+fn open_window(conn: &impl Connection, screen: usize) -> u32 {
+    let screen = &conn.setup().roots[screen];
+    let window = conn.generate_id().unwrap();
+    conn.create_window(
+        screen.root_depth,
+        window,
+        screen.root,
+        0,
+        0,
+        1920,
+        1080,
+        0,
+        WindowClass::INPUT_OUTPUT,
+        screen.root_visual,
+        &CreateWindowAux::new().background_pixel(0x3366cc),
+    )
+    .unwrap();
+    conn.change_property8(
+        x11rb::protocol::xproto::PropMode::REPLACE,
+        window,
+        x11rb::protocol::xproto::AtomEnum::WM_NAME,
+        x11rb::protocol::xproto::AtomEnum::STRING,
+        b"bench window",
+    )
+    .unwrap();
+    let gc = conn.generate_id().unwrap();
+    conn.create_gc(gc, window, &CreateGCAux::new()).unwrap();
+    conn.map_window(window).unwrap();
+    conn.sync().unwrap();
+    window
+}
+
+fn window_capture(c: &mut Criterion) {
+    let Some(mut xvfb) = start_xvfb() else {
+        eprintln!("skipped: Xvfb is not installed");
+        return;
+    };
+    let (conn, screen) = x11rb::connect(None).unwrap();
+    open_window(&conn, screen);
+    let mut source = X11Source::open(Some("bench window"), None, 30, Clock::start()).unwrap();
+    std::thread::sleep(Duration::from_millis(300)); // past the repaint grace
+    let mut group = c.benchmark_group("x11 capture 1920x1080");
+    for (name, shm) in [("MIT-SHM", true), ("GetImage", false)] {
+        source.use_shared_memory(shm);
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let frame = source.capture_now().unwrap().expect("a frame");
+                assert_eq!((frame.width, frame.height), (1920, 1080));
+                frame
+            })
+        });
+    }
+    group.finish();
+    drop(source);
+    let _ = xvfb.kill();
+    let _ = xvfb.wait();
+}
+
+criterion_group!(benches, window_capture);
+criterion_main!(benches);
