@@ -3,9 +3,7 @@
 //!
 //! `cargo bench --bench window_capture`. Skips (prints why) where Xvfb is not installed.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use classrec::capture::{Clock, X11Source};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -13,30 +11,9 @@ use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConnectionExt as _, CreateGCAux, CreateWindowAux, WindowClass};
 use x11rb::wrapper::ConnectionExt as _;
 
-/// Starts Xvfb on a free display and points DISPLAY at it.
-fn start_xvfb() -> Option<std::process::Child> {
-    let n = (400..600).find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())?;
-    let child = Command::new("Xvfb")
-        .args([
-            &format!(":{n}"),
-            "-screen",
-            "0",
-            "1920x1080x24",
-            "+extension",
-            "Composite",
-            "-nolisten",
-            "tcp",
-        ])
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::env::set_var("DISPLAY", format!(":{n}"));
-    Some(child)
-}
+#[allow(dead_code)]
+#[path = "../tests/common/xvfb.rs"]
+mod xvfb;
 
 /// A 1920x1080 window with a title, painted once (this process is its X client).
 fn open_window(conn: &impl Connection, screen: usize) -> u32 {
@@ -72,10 +49,7 @@ fn open_window(conn: &impl Connection, screen: usize) -> u32 {
 }
 
 fn window_capture(c: &mut Criterion) {
-    let Some(mut xvfb) = start_xvfb() else {
-        eprintln!("skipped: Xvfb is not installed");
-        return;
-    };
+    let Some(xvfb) = xvfb::Xvfb::start() else { return };
     let (conn, screen) = x11rb::connect(None).unwrap();
     open_window(&conn, screen);
     let mut source = X11Source::open(Some("bench window"), None, 30, Clock::start()).unwrap();
@@ -93,8 +67,7 @@ fn window_capture(c: &mut Criterion) {
     }
     group.finish();
     drop(source);
-    let _ = xvfb.kill();
-    let _ = xvfb.wait();
+    drop(xvfb);
 }
 
 criterion_group!(benches, window_capture);
