@@ -20,6 +20,9 @@ diff -u include/classrec.h target/classrec.h || {
   exit 1
 }
 
+echo "== Windows build type-checks (window capture)" >&2
+bash scripts/check-windows.sh
+
 echo "== tests (unit, integration against ffmpeg, benches once, doc examples)" >&2
 cargo test --all-targets --all-features
 cargo test --doc --all-features

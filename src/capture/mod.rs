@@ -8,6 +8,8 @@ mod pacer;
 mod pushed;
 mod raw;
 mod synthetic;
+#[cfg(windows)]
+mod windows;
 #[cfg(target_os = "linux")]
 mod x11;
 
@@ -17,6 +19,8 @@ pub(crate) use pacer::Pacer;
 pub use pushed::{FramePusher, PushedSource};
 pub use raw::RawSource;
 pub use synthetic::{SyntheticScene, SyntheticSource};
+#[cfg(windows)]
+pub use windows::WindowsSource;
 #[cfg(target_os = "linux")]
 pub use x11::X11Source;
 
@@ -113,7 +117,9 @@ pub struct WindowInfo {
 pub fn list_windows() -> Result<Vec<WindowInfo>> {
     #[cfg(target_os = "linux")]
     return x11::list_windows();
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(windows)]
+    return windows::list_windows();
+    #[cfg(not(any(target_os = "linux", windows)))]
     return Err(no_window_capture());
 }
 
@@ -132,11 +138,16 @@ pub(crate) fn open_window(
     }
     #[cfg(target_os = "linux")]
     return Ok(Box::new(x11::X11Source::open(title, id, fps, clock)?));
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(windows)]
+    return {
+        let _ = fps; // frames arrive when the window changes; the recorder paces them
+        Ok(Box::new(windows::WindowsSource::open(title, id, clock)?))
+    };
+    #[cfg(not(any(target_os = "linux", windows)))]
     return Err(no_window_capture());
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", windows)))]
 fn no_window_capture() -> Error {
     Error::Source("window capture is not available on this platform; push frames instead (source `pushed`)".into())
 }
