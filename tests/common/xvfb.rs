@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -83,22 +83,38 @@ pub struct TestWindow {
     pub id: u32,
 }
 
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().join("examples").join(name)
+/// The `x11_window` example, built once per test binary: `cargo test` compiles examples only as
+/// tests, not as the programs themselves.
+fn x11_window() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--all-features", "--example", "x11_window"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build --example x11_window failed");
+        let exe = std::env::current_exe().unwrap();
+        exe.parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("examples")
+            .join("x11_window")
+    })
 }
 
 impl TestWindow {
     /// Opens a window titled `title` of `size` at `at`, painted `paint` (`bars` or
     /// `solid:RRGGBB`), and waits until it is shown.
     pub fn open(title: &str, size: (u32, u32), at: (i32, i32), paint: &str) -> TestWindow {
-        let mut child = Command::new(example("x11_window"))
+        let mut child = Command::new(x11_window())
             .args(["--title", title, "--paint", paint])
             .args(["--size", &format!("{}x{}", size.0, size.1)])
             .args(["--at", &format!("{},{}", at.0, at.1)])
             .stdout(Stdio::piped())
             .spawn()
-            .expect("run the x11_window example (built by cargo test)");
+            .expect("run the x11_window example");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
