@@ -558,9 +558,6 @@ pub unsafe extern "C" fn classrec_recorder_stats(
     // SAFETY: forwarded caller contract.
     unsafe {
         on_handle(recorder, |handle| {
-            if stats_out.is_null() {
-                return Err(Failure::null("stats_out"));
-            }
             let stats = match handle.finished.get() {
                 Some((recording, _)) => recording.stats,
                 None => lock(&handle.recorder).stats(),

@@ -58,11 +58,11 @@ fn connect() -> Result<(RustConnection, usize)> {
 /// Reads a window's title: `_NET_WM_NAME` (UTF-8), else `WM_NAME`.
 fn title(conn: &RustConnection, window: Window, net_wm_name: u32) -> Option<String> {
     for atom in [net_wm_name, AtomEnum::WM_NAME.into()] {
-        let reply = conn
-            .get_property(false, window, atom, AtomEnum::ANY, 0, 1024)
-            .ok()?
-            .reply()
-            .ok()?;
+        let reply = reply(
+            "read a title",
+            conn.get_property(false, window, atom, AtomEnum::ANY, 0, 1024),
+        )
+        .ok()?;
         if !reply.value.is_empty() {
             return Some(String::from_utf8_lossy(&reply.value).into_owned());
         }
@@ -95,22 +95,20 @@ fn windows(conn: &RustConnection, root: Window) -> Result<Vec<WindowInfo>> {
         let Some(title) = title(conn, window, name_atom) else {
             continue;
         };
-        let mapped = conn
-            .get_window_attributes(window)
-            .ok()
-            .and_then(|c| c.reply().ok())
-            .is_some_and(|a| a.map_state != MapState::UNMAPPED);
-        let Some(geometry) = conn.get_geometry(window).ok().and_then(|c| c.reply().ok()) else {
+        let mapped =
+            reply("read a window", conn.get_window_attributes(window)).is_ok_and(|a| a.map_state != MapState::UNMAPPED);
+        if !mapped {
             continue;
-        };
-        if mapped {
-            out.push(WindowInfo {
-                id: window.into(),
-                title,
-                width: geometry.width.into(),
-                height: geometry.height.into(),
-            });
         }
+        let Ok(geometry) = reply("read a window size", conn.get_geometry(window)) else {
+            continue; // destroyed meanwhile
+        };
+        out.push(WindowInfo {
+            id: window.into(),
+            title,
+            width: geometry.width.into(),
+            height: geometry.height.into(),
+        });
     }
     Ok(out)
 }
@@ -124,18 +122,18 @@ pub(crate) fn list_windows() -> Result<Vec<WindowInfo>> {
 
 /// Finds a window: by id, else by exact title, else by a title containing `title`.
 fn find(conn: &RustConnection, root: Window, title: Option<&str>, id: Option<u64>) -> Result<Window> {
-    let all = windows(conn, root)?;
     if let Some(id) = id {
         let window = Window::try_from(id).map_err(|_| Error::Source(format!("window id {id:#x} is not an X11 id")))?;
         // Unmapped windows are not listed but may still be recorded (the last picture is held).
-        return match conn.get_geometry(window).ok().and_then(|c| c.reply().ok()) {
-            Some(_) => Ok(window),
-            None => Err(Error::Source(format!(
+        return match reply("read the window", conn.get_geometry(window)) {
+            Ok(_) => Ok(window),
+            Err(_) => Err(Error::Source(format!(
                 "no window with id {id:#x}; list them with `record --list-windows`"
             ))),
         };
     }
     let title = title.unwrap_or_default();
+    let all = windows(conn, root)?;
     all.iter()
         .find(|w| w.title == title)
         .or_else(|| all.iter().find(|w| w.title.contains(title)))
@@ -158,6 +156,7 @@ impl SharedImage {
     /// descriptor, so no SysV ids leak if we crash).
     fn new(conn: &RustConnection, len: usize) -> Option<SharedImage> {
         let segment = conn.generate_id().ok()?;
+        // A reply with file descriptors: its own cookie type, so not through `reply()`.
         let reply = conn
             .shm_create_segment(segment, u32::try_from(len).ok()?, false)
             .ok()?
@@ -230,11 +229,8 @@ impl X11Source {
             "redirect the window",
             conn.composite_redirect_window(window, composite::Redirect::AUTOMATIC),
         )?;
-        let use_shm = conn
-            .shm_query_version()
-            .ok()
-            .and_then(|c| c.reply().ok())
-            .is_some_and(|v| (v.major_version, v.minor_version) >= (1, 2));
+        let use_shm =
+            reply("MIT-SHM", conn.shm_query_version()).is_ok_and(|v| (v.major_version, v.minor_version) >= (1, 2));
         let mut source = X11Source {
             conn,
             window,
@@ -353,13 +349,10 @@ impl X11Source {
         let len = width as usize * height as usize * 4;
         let mut data = if self.use_shm { self.grab_shm(pixmap, len) } else { None };
         if data.is_none() {
-            data = self
+            let image = self
                 .conn
-                .get_image(ImageFormat::Z_PIXMAP, pixmap, 0, 0, width as u16, height as u16, !0)
-                .ok()?
-                .reply()
-                .ok()
-                .map(|image| image.data);
+                .get_image(ImageFormat::Z_PIXMAP, pixmap, 0, 0, width as u16, height as u16, !0);
+            data = reply("read the window", image).ok().map(|image| image.data);
         }
         let mut data = data.filter(|d| d.len() >= len)?;
         data.truncate(len);
@@ -382,22 +375,10 @@ impl X11Source {
         }
         let shared = self.shared.as_ref()?;
         let (width, height) = self.size;
-        let reply = self
-            .conn
-            .shm_get_image(
-                pixmap,
-                0,
-                0,
-                width as u16,
-                height as u16,
-                !0,
-                ImageFormat::Z_PIXMAP.into(),
-                shared.segment,
-                0,
-            )
-            .ok()?
-            .reply();
-        reply.ok()?;
+        let format = ImageFormat::Z_PIXMAP.into();
+        let request =
+            (self.conn).shm_get_image(pixmap, 0, 0, width as u16, height as u16, !0, format, shared.segment, 0);
+        reply("read the window (MIT-SHM)", request).ok()?;
         Some(shared.map[..len].to_vec())
     }
 }
