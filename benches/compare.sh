@@ -3,7 +3,7 @@
 # FFmpeg 5.1 + libopenh264 (Debian's FFmpeg source, configured minimally with --enable-libopenh264
 # against Debian's libopenh264-dev; built once into target/ffmpeg-openh264) and Debian's FFmpeg +
 # libx264 ultrafast. For each: CPU ms per frame (user + sys), wall fps, peak RSS, bitrate, and
-# SSIM against the source (FFmpeg's ssim filter), best of ROUNDS.
+# SSIM against the source (FFmpeg's ssim filter, in RGB: see benches/ssim.sh), best of ROUNDS.
 #
 # Usage: bash benches/compare.sh [SECONDS=20] [ROUNDS=3]
 set -euo pipefail
@@ -17,6 +17,7 @@ KBPS=1500
 GOP=$((FPS * 2))
 WORK=target/compare
 FFMPEG_OPENH264=$PWD/target/ffmpeg-openh264/bin/ffmpeg
+source benches/ssim.sh
 mkdir -p "$WORK"
 
 build_ffmpeg_openh264() {
@@ -57,12 +58,6 @@ run() {
   echo "$best"
 }
 
-ssim() { # ssim REFERENCE.bgra ENCODED.mp4
-  ffmpeg -nostdin -v info -f rawvideo -pix_fmt bgra -s $SIZE -r $FPS -i "$1" -i "$2" \
-    -lavfi "[0:v]format=yuv420p[ref];[1:v]format=yuv420p[dist];[dist][ref]ssim" -f null - 2>&1 |
-    sed -n 's/.*All:\([0-9.]*\).*/\1/p' | tail -1
-}
-
 kbps() { # kbps FILE: average bitrate over the nominal duration
   echo "scale=0; $(stat -c %s "$1") * 8 / $SECONDS_OF_VIDEO / 1000" | bc
 }
@@ -73,7 +68,7 @@ build_ffmpeg_openh264
 cargo build --release --quiet --example record --example synth
 FRAMES=$((SECONDS_OF_VIDEO * FPS))
 
-printf '| content | encoder | CPU ms/frame | wall fps | peak RSS MiB | kbit/s | SSIM |\n|---|---|---|---|---|---|---|\n'
+printf '| content | encoder | CPU ms/frame | wall fps | peak RSS MiB | kbit/s | SSIM (RGB) |\n|---|---|---|---|---|---|---|\n'
 for scene in classroom motion; do
   input=$WORK/$scene.bgra
   target/release/examples/synth --size $SIZE --fps $FPS --seconds "$SECONDS_OF_VIDEO" --scene $scene >"$input"
@@ -97,7 +92,7 @@ for scene in classroom motion; do
     cpu[$encoder]=$c
     printf '| %s | %s | %.2f | %.0f | %.0f | %s | %s |\n' "$scene" "$encoder" \
       "$(echo "$c * 1000 / $FRAMES" | bc -l)" "$(echo "$FRAMES / $wall" | bc -l)" "$(echo "$rss / 1024" | bc -l)" \
-      "$(kbps "$out")" "$(ssim "$input" "$out")"
+      "$(kbps "$out")" "$(ssim_rgb "$input" "$out")"
   done
   printf '| %s | classrec / openh264 CPU | %.2fx | | | | |\n' "$scene" "$(echo "${cpu[classrec]} / ${cpu[openh264]}" | bc -l)"
   rm -f "$input"

@@ -244,7 +244,7 @@ impl Recorder {
             config.class_id.as_deref(),
             config.user_id.as_deref(),
         )?;
-        let writer = HybridWriter::new(file, path.clone());
+        let writer = HybridWriter::new(file, path.clone(), settings.fragment_interval);
         let shared = Arc::new(Shared::default());
         let (captured_tx, captured_rx) = latest_queue(CAPTURE_QUEUE);
         let (encoded_tx, encoded_rx) = bounded(MUX_QUEUE);

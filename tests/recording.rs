@@ -54,14 +54,16 @@ fn synthetic_classroom_gives_an_ordinary_mp4_with_the_right_duration() {
     assert_within_a_frame(recording.duration.as_secs_f64(), 10.0, 15, "reported duration");
     assert_eq!(decode_errors(&recording.path), "", "ffmpeg -v error must print nothing");
     assert_eq!(top_level_boxes(&recording.path), ["ftyp", "free", "mdat", "moov"]);
-    // Keyframes start every fragment, about every 2 s.
-    let keys: Vec<f64> = p.packets.iter().filter(|(_, k)| *k).map(|(t, _)| *t).collect();
-    assert_eq!(
-        keys.len() as u64,
-        recording.stats.fragments,
-        "one keyframe per fragment: {keys:?}"
+    // Fragments every 2 s of media (a crash loses at most that), keyframes every 10 s at most:
+    // fragments do not need to start on one.
+    assert!(
+        (4..=6).contains(&recording.stats.fragments),
+        "{} fragments for 10 s",
+        recording.stats.fragments
     );
-    assert!(keys.windows(2).all(|w| w[1] - w[0] <= 2.1), "{keys:?}");
+    let keys: Vec<f64> = p.packets.iter().filter(|(_, k)| *k).map(|(t, _)| *t).collect();
+    assert_eq!(keys.first(), Some(&0.0), "{keys:?}");
+    assert!(keys.windows(2).all(|w| w[1] - w[0] <= 10.1), "{keys:?}");
     // The mp4 crate, a second independent reader, agrees on the duration.
     let file = std::fs::File::open(&recording.path).unwrap();
     let size = file.metadata().unwrap().len();

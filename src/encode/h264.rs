@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use openh264::encoder::{
-    BitRate, Complexity, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, RateControlMode, UsageType,
-    VuiConfig,
+    BitRate, Complexity, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, QpRange, RateControlMode,
+    UsageType, VuiConfig,
 };
 use openh264::formats::YUVSlices;
 use openh264::{OpenH264API, Timestamp};
@@ -12,6 +12,9 @@ use openh264::{OpenH264API, Timestamp};
 use super::picture::I420;
 use crate::config::ContentType;
 use crate::error::{Error, Result};
+
+/// The quantizer range (lower is finer); see [`H264Encoder::new`] for the measurements.
+const QP_RANGE: (u8, u8) = (18, 40);
 
 /// Encoder settings; every value the crate defaults wrongly for recording is set explicitly.
 #[derive(Clone, Copy, Debug)]
@@ -46,10 +49,15 @@ pub struct H264Encoder {
 impl H264Encoder {
     /// An encoder with these settings (the picture size comes with the first picture).
     pub fn new(settings: H264Settings) -> Result<Self> {
-        // Measured on the synthetic classroom at 720p15 (README, Performance): screen tuning needs
-        // ~1.3x fewer bits at equal SSIM on slides; camera tuning is 1.1x faster on slides, 1.8x
-        // on full motion. Screen is the default; OpenH264 turns adaptive quantization and
-        // background detection off for it anyway, so say so and spare the log its warnings.
+        // Measured at 1080p15 with examples/encoder_sweep.rs (README, Performance), SSIM in RGB:
+        // * Screen tuning needs ~0.8x the bits of camera tuning at equal SSIM on slides; camera
+        //   tuning encodes ~1.3x faster. Screen is the default.
+        // * Low complexity is as good as medium on slides and 1.3x faster on full motion.
+        // * QP range: left at 0, OpenH264 clamps screen content to QP 26..35, which caps quality
+        //   (SSIM 0.9896 at 285 kbit/s); 18..40 reaches FFmpeg + libopenh264's SSIM at 0.55x
+        //   its bitrate and still lets full motion hold the target rate.
+        // OpenH264 turns adaptive quantization and background detection off for screen content
+        // anyway, so say so and spare the log its warnings.
         let (usage, camera_tools) = match settings.content {
             ContentType::Screen => (UsageType::ScreenContentRealTime, false),
             ContentType::Camera => (UsageType::CameraVideoRealTime, true),
@@ -60,12 +68,13 @@ impl H264Encoder {
             .rate_control_mode(RateControlMode::Bitrate)
             // Never drop frames to meet the rate: unchanged frames are skipped before encoding.
             .skip_frames(false)
-            // Keyframes are forced by the recorder's policy (fragment boundaries), never periodic here.
+            // Keyframes are forced by the recorder's policy, never periodic here.
             .intra_frame_period(IntraFramePeriod::from_num_frames(0))
             .usage_type(usage)
             .adaptive_quantization(camera_tools)
             .background_detection(camera_tools)
-            .complexity(Complexity::Medium)
+            .qp(QpRange::new(QP_RANGE.0, QP_RANGE.1))
+            .complexity(Complexity::Low)
             // One slice per frame (forced by the crate), so more threads would not help.
             .num_threads(1)
             .vui(VuiConfig::bt709());

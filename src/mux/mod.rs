@@ -81,11 +81,13 @@ pub(crate) struct HybridWriter {
     origin: Option<Duration>,
     /// Ticks at the start of the fragment in progress.
     decode_time: u64,
+    /// Media ticks per fragment: a fragment is committed once it spans this much.
+    fragment_ticks: u64,
 }
 
 impl HybridWriter {
-    /// Takes an empty, freshly created file.
-    pub(crate) fn new(file: File, path: PathBuf) -> Self {
+    /// Takes an empty, freshly created file; commits a fragment every `fragment_interval` of media.
+    pub(crate) fn new(file: File, path: PathBuf, fragment_interval: Duration) -> Self {
         HybridWriter {
             file,
             path,
@@ -96,6 +98,7 @@ impl HybridWriter {
             pending: Vec::new(),
             origin: None,
             decode_time: 0,
+            fragment_ticks: ticks(fragment_interval).max(1),
         }
     }
 
@@ -131,7 +134,9 @@ impl HybridWriter {
         if !self.pending.is_empty() || self.decode_time > 0 {
             t = t.max(last + 1); // strictly increasing, even for odd host timestamps
         }
-        let done = if sample.keyframe && !self.pending.is_empty() {
+        // Fragments are cut by time, not at keyframes: each one only has to follow the previous.
+        let fragment_start = self.pending.first().map(|(t, _)| *t);
+        let done = if fragment_start.is_some_and(|start| t - start >= self.fragment_ticks) {
             Some(self.commit_fragment(t)?)
         } else {
             None
