@@ -141,7 +141,12 @@ impl Shared {
 /// Messages from capture to encode.
 enum Captured {
     Frame(Frame),
-    End { at: Option<Duration>, reason: StopReason },
+    /// The previous picture, still showing at this time.
+    Unchanged(Duration),
+    End {
+        at: Option<Duration>,
+        reason: StopReason,
+    },
 }
 
 /// Messages from encode to mux.
@@ -566,6 +571,17 @@ fn capture_loop(
                     send(frame);
                 }
             }
+            Ok(SourceEvent::Unchanged(at)) => {
+                hidden = false;
+                if paused_at.is_some() {
+                    continue;
+                }
+                let at = at.saturating_sub(cut);
+                if let Some(at) = if realtime { pacer.offer_unchanged(at) } else { Some(at) } {
+                    Counters::add(&counters.frames_captured, 1);
+                    frames.send(Captured::Unchanged(at));
+                }
+            }
             Ok(SourceEvent::Idle) => {}
             Ok(SourceEvent::Hidden) => {
                 if !hidden {
@@ -618,22 +634,9 @@ fn encode_loop(
         let _ = samples.send(Encoded::End { at, reason });
     };
     loop {
-        match frames.recv_timeout(SOURCE_POLL) {
-            Ok(Captured::Frame(frame)) => match stage.push(frame) {
-                Ok(Outcome::Sample(sample, track)) => {
-                    Counters::add(&counters.frames_encoded, 1);
-                    if samples.send(Encoded::Sample(sample, track)).is_err() {
-                        return; // the muxer is gone (it failed and reported why)
-                    }
-                }
-                Ok(Outcome::Unchanged) => Counters::add(&counters.frames_skipped, 1),
-                Ok(Outcome::Nothing) => Counters::add(&counters.frames_dropped, 1),
-                Err(e) => {
-                    events.send(Event::Error { message: e.to_string() });
-                    shared.request_stop();
-                    return end(stage.end_time(None), StopReason::Failed(e.to_string()));
-                }
-            },
+        let outcome = match frames.recv_timeout(SOURCE_POLL) {
+            Ok(Captured::Frame(frame)) => stage.push(frame),
+            Ok(Captured::Unchanged(at)) => stage.unchanged(at),
             Ok(Captured::End { at, reason }) => return end(stage.end_time(at), reason),
             Err(RecvTimeoutError::Timeout) => {
                 let stuck = shared
@@ -643,10 +646,26 @@ fn encode_loop(
                 if stuck {
                     return end(stage.end_time(None), StopReason::Requested);
                 }
+                continue;
             }
             Err(RecvTimeoutError::Disconnected) => {
                 let reason = StopReason::Failed("the capture thread ended unexpectedly".into());
                 return end(stage.end_time(None), reason);
+            }
+        };
+        match outcome {
+            Ok(Outcome::Sample(sample, track)) => {
+                Counters::add(&counters.frames_encoded, 1);
+                if samples.send(Encoded::Sample(sample, track)).is_err() {
+                    return; // the muxer is gone (it failed and reported why)
+                }
+            }
+            Ok(Outcome::Unchanged) => Counters::add(&counters.frames_skipped, 1),
+            Ok(Outcome::Nothing) => Counters::add(&counters.frames_dropped, 1),
+            Err(e) => {
+                events.send(Event::Error { message: e.to_string() });
+                shared.request_stop();
+                return end(stage.end_time(None), StopReason::Failed(e.to_string()));
             }
         }
     }

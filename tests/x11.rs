@@ -253,3 +253,55 @@ fn listing_finds_windows_and_a_missing_title_is_a_clear_error() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(recorder.stop().unwrap().bytes > 0, "recorded by id");
 }
+
+#[test]
+fn a_still_window_is_not_read_again_until_something_draws_into_it() {
+    use classrec::capture::{Clock, X11Source};
+    use classrec::{FrameSource, SourceEvent};
+    use x11rb::protocol::xproto::{CreateGCAux, Rectangle};
+
+    let Some(_x) = Xvfb::start() else { return };
+    let window = TestWindow::open("Still", (320, 180), (0, 0), "bars");
+    let mut source = X11Source::open(Some("Still"), None, 15, Clock::start()).unwrap();
+    let mut next = || loop {
+        match source.next_event(Duration::from_millis(100)).unwrap() {
+            SourceEvent::Idle => continue,
+            event => return event,
+        }
+    };
+    let first = (0..30).find_map(|_| match next() {
+        SourceEvent::Frame(frame) => Some(frame),
+        _ => None,
+    });
+    assert!(first.is_some(), "the window's first picture is read");
+    // One second of a still window: Damage reports nothing, so nothing is read.
+    for _ in 0..15 {
+        let event = next();
+        assert!(
+            matches!(event, SourceEvent::Unchanged(_)),
+            "still window gave {event:?}"
+        );
+    }
+    // Another client draws a green square into the window: the next picture is read, and has it.
+    let (conn, _) = x11rb::connect(None).unwrap();
+    let gc = conn.generate_id().unwrap();
+    conn.create_gc(gc, window.id, &CreateGCAux::new().foreground(0x00ff00))
+        .unwrap();
+    let square = Rectangle {
+        x: 100,
+        y: 50,
+        width: 20,
+        height: 20,
+    };
+    conn.poly_fill_rectangle(window.id, gc, &[square]).unwrap();
+    conn.flush().unwrap();
+    let frame = (0..30)
+        .find_map(|_| match next() {
+            SourceEvent::Frame(frame) => Some(frame),
+            _ => None,
+        })
+        .expect("a picture after drawing");
+    let at = 60 * frame.stride + 110 * 4;
+    assert_eq!(&frame.data[at..at + 3], &[0, 255, 0], "BGRA of the drawn square");
+    println!("damage: 15 still ticks unread, the drawn square read on the next tick");
+}

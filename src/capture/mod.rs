@@ -159,6 +159,9 @@ pub enum SourceEvent {
     Frame(Frame),
     /// Nothing new within the poll timeout (the picture is unchanged).
     Idle,
+    /// The picture due at this time is the last frame's, known without reading it (X11 Damage,
+    /// Windows Graphics Capture): it counts as a skipped frame and costs no copy or comparison.
+    Unchanged(Duration),
     /// The window is minimised or unmapped: no pictures for now; the last one is held.
     Hidden,
     /// The source is finished (window closed, input ended); the reason is shown to the user.

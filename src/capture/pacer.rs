@@ -65,6 +65,17 @@ impl Pacer {
         }
     }
 
+    /// An unchanged picture reported for time `t`: its slot time, if the slot is new and no newer
+    /// frame is waiting (that one goes out instead).
+    pub(crate) fn offer_unchanged(&mut self, t: Duration) -> Option<Duration> {
+        let slot = self.slot(t);
+        if self.held.is_some() || self.last_slot.is_some_and(|last| slot <= last) {
+            return None;
+        }
+        self.last_slot = Some(slot);
+        Some(self.slot_time(slot))
+    }
+
     /// The held frame, once its slot has opened at `now` (or unconditionally with `None`: stopping).
     pub(crate) fn poll(&mut self, now: Option<Duration>) -> Option<Frame> {
         let next = self.last_slot.map_or(0, |l| l + 1);

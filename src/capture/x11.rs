@@ -3,6 +3,9 @@
 //! pixmap is read with MIT-SHM (a shared segment the server writes into), or with a plain
 //! GetImage where shared memory is unavailable (a remote display).
 //!
+//! The Damage extension says when the application drew: while it does not, no pixel is read and
+//! the source reports [`SourceEvent::Unchanged`], so a still slide costs almost nothing.
+//!
 //! Resizes re-name the pixmap; while the window is unmapped the last picture is held
 //! ([`SourceEvent::Hidden`]); when it is destroyed the source ends.
 #![allow(unsafe_code)] // mapping the shared-memory segment the X server hands us
@@ -14,6 +17,7 @@ use x11rb::connection::Connection;
 use x11rb::cookie::{Cookie, VoidCookie};
 use x11rb::errors::{ConnectionError, ReplyError};
 use x11rb::protocol::composite::{self, ConnectionExt as _};
+use x11rb::protocol::damage::{self, ConnectionExt as _};
 use x11rb::protocol::shm::{self, ConnectionExt as _};
 use x11rb::protocol::xproto::{
     AtomEnum, ChangeWindowAttributesAux, ConnectionExt as _, EventMask, ImageFormat, ImageOrder, MapState, Window,
@@ -188,6 +192,10 @@ pub struct X11Source {
     mapped: bool,
     /// No frames before this time: the application repaints after a (re)direct.
     settled_at: Duration,
+    /// The Damage object watching the window, where the server has the extension.
+    damage: Option<damage::Damage>,
+    /// The window was drawn since the last read (always true without Damage).
+    dirty: bool,
 }
 
 /// How long an application gets to repaint its window after we redirect it or it is resized or
@@ -231,6 +239,7 @@ impl X11Source {
         )?;
         let use_shm =
             reply("MIT-SHM", conn.shm_query_version()).is_ok_and(|v| (v.major_version, v.minor_version) >= (1, 2));
+        let damage = watch_damage(&conn, window)?;
         let mut source = X11Source {
             conn,
             window,
@@ -241,6 +250,8 @@ impl X11Source {
             ticker: Ticker::new(clock, fps),
             mapped: true,
             settled_at: Duration::ZERO,
+            damage,
+            dirty: true,
         };
         source.rename_pixmap()?;
         Ok(source)
@@ -301,6 +312,7 @@ impl X11Source {
         }
         self.pixmap = Some(pixmap);
         self.size = (geometry.width.into(), geometry.height.into());
+        self.dirty = true;
         // A freshly redirected window's pixmap starts as a copy of the screen, covering windows
         // included: ask the application to repaint all of it (an Expose event) so covered parts
         // hold its own content.
@@ -328,6 +340,7 @@ impl X11Source {
                     rename = false;
                 }
                 Event::MapNotify(e) if e.window == self.window => rename = true,
+                Event::DamageNotify(e) if Some(e.damage) == self.damage => self.dirty = true,
                 Event::ConfigureNotify(e)
                     if e.window == self.window && (u32::from(e.width), u32::from(e.height)) != self.size =>
                 {
@@ -395,11 +408,26 @@ impl FrameSource for X11Source {
         let Some(index) = self.ticker.wait(timeout) else {
             return Ok(SourceEvent::Idle);
         };
+        // Again after the wait: damage reported meanwhile belongs to this frame.
+        if let Some(reason) = self.drain_events()? {
+            return Ok(SourceEvent::Ended(reason));
+        }
         if !self.mapped {
             return Ok(SourceEvent::Hidden);
         }
         if self.ticker.clock().now() < self.settled_at {
             return Ok(SourceEvent::Idle); // the application is still repainting
+        }
+        if let Some(damage) = self.damage {
+            if !self.dirty {
+                return Ok(SourceEvent::Unchanged(self.ticker.timestamp(index)));
+            }
+            // Mark everything repaired before reading: drawing from now on notifies again.
+            check(
+                "reset the damage",
+                self.conn.damage_subtract(damage, x11rb::NONE, x11rb::NONE),
+            )?;
+            self.dirty = false;
         }
         match self.grab() {
             Some((data, width, height)) => Ok(SourceEvent::Frame(Frame {
@@ -419,8 +447,25 @@ impl FrameSource for X11Source {
     }
 }
 
+/// A Damage object reporting when `window` is drawn (one event each time its damaged region goes
+/// from empty to not); `None` where the server lacks the extension (every tick is read then).
+fn watch_damage(conn: &RustConnection, window: Window) -> Result<Option<damage::Damage>> {
+    if reply("Damage", conn.damage_query_version(1, 1)).is_err() {
+        return Ok(None);
+    }
+    let id = conn.generate_id().map_err(|e| source_error("allocate an id", e))?;
+    check(
+        "watch the window for drawing",
+        conn.damage_create(id, window, damage::ReportLevel::NON_EMPTY),
+    )?;
+    Ok(Some(id))
+}
+
 impl Drop for X11Source {
     fn drop(&mut self) {
+        if let Some(damage) = self.damage.take() {
+            let _ = self.conn.damage_destroy(damage);
+        }
         if let Some(shared) = self.shared.take() {
             shared.free(&self.conn);
         }

@@ -69,20 +69,32 @@ impl EncodeStage {
     /// Takes one captured frame.
     pub(crate) fn push(&mut self, frame: Frame) -> Result<Outcome> {
         let ts = frame.timestamp;
-        self.last_seen = Some(ts);
-        let since_key = self.last_keyframe.map(|k| ts.saturating_sub(k));
-        let unchanged = self.previous.as_ref().is_some_and(|p| p.same_picture(&frame));
-        if unchanged {
-            if since_key.is_some_and(|d| d >= self.still_keyframe_interval) {
-                // Re-encode the held picture (still in the I420 buffer) as a keyframe.
-                return self.encode(ts, true);
-            }
-            return Ok(Outcome::Unchanged);
+        if self.previous.as_ref().is_some_and(|p| p.same_picture(&frame)) {
+            return self.unchanged(ts);
         }
+        self.last_seen = Some(ts);
         self.pictures.make(&frame)?;
         self.previous = Some(frame);
-        let keyframe = since_key.is_none_or(|d| d >= self.keyframe_interval);
+        let keyframe = self
+            .last_keyframe
+            .is_none_or(|k| ts.saturating_sub(k) >= self.keyframe_interval);
         self.encode(ts, keyframe)
+    }
+
+    /// Takes the news that the previous picture still shows at `ts`.
+    pub(crate) fn unchanged(&mut self, ts: Duration) -> Result<Outcome> {
+        if self.previous.is_none() {
+            return Ok(Outcome::Nothing); // nothing to hold yet
+        }
+        self.last_seen = Some(ts);
+        if self
+            .last_keyframe
+            .is_some_and(|k| ts.saturating_sub(k) >= self.still_keyframe_interval)
+        {
+            // Re-encode the held picture (still in the I420 buffer) as a keyframe.
+            return self.encode(ts, true);
+        }
+        Ok(Outcome::Unchanged)
     }
 
     fn encode(&mut self, ts: Duration, keyframe: bool) -> Result<Outcome> {
