@@ -72,8 +72,8 @@ printf '| content | encoder | CPU ms/frame | wall fps | peak RSS MiB | kbit/s | 
 for scene in classroom motion; do
   input=$WORK/$scene.bgra
   target/release/examples/synth --size $SIZE --fps $FPS --seconds "$SECONDS_OF_VIDEO" --scene $scene >"$input"
-  declare -A cpu=()
-  for encoder in openh264 x264 classrec; do
+  declare -A cpu=() rss_of=() bits=()
+  for encoder in openh264 x264 classrec classrec-camera; do
     out=$WORK/$scene-$encoder.mp4
     rm -f "$out"
     case $encoder in
@@ -82,18 +82,24 @@ for scene in classroom motion; do
       x264) r=$(run ffmpeg -nostdin -y -f rawvideo -pix_fmt bgra -s $SIZE -r $FPS -i "$input" \
         -threads 1 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -b:v ${KBPS}k -g $GOP \
         -movflags frag_keyframe+empty_moov "$out") ;;
-      classrec)
+      classrec | classrec-camera)
         rm -rf "$WORK/rec"
+        content=screen
+        [ $encoder = classrec-camera ] && content=camera
         r=$(run target/release/examples/record --source "raw:$input" --input-size $SIZE --size $SIZE --fps $FPS \
-          --bitrate-kbps $KBPS --out-dir "$WORK/rec")
+          --bitrate-kbps $KBPS --content $content --out-dir "$WORK/rec")
         mv "$(ls -t "$WORK"/rec/*.mp4 | head -1)" "$out" ;; # every round writes one; keep the last
     esac
     read -r c wall rss <<<"$r"
-    cpu[$encoder]=$c
+    cpu[$encoder]=$c rss_of[$encoder]=$rss bits[$encoder]=$(kbps "$out")
     printf '| %s | %s | %.2f | %.0f | %.0f | %s | %s |\n' "$scene" "$encoder" \
       "$(echo "$c * 1000 / $FRAMES" | bc -l)" "$(echo "$FRAMES / $wall" | bc -l)" "$(echo "$rss / 1024" | bc -l)" \
-      "$(kbps "$out")" "$(ssim_rgb "$input" "$out")"
+      "${bits[$encoder]}" "$(ssim_rgb "$input" "$out")"
   done
-  printf '| %s | classrec / openh264 CPU | %.2fx | | | | |\n' "$scene" "$(echo "${cpu[classrec]} / ${cpu[openh264]}" | bc -l)"
+  for ours in classrec classrec-camera; do
+    printf '| %s | %s / openh264 | %.2fx | | %.2fx | %.2fx | |\n' "$scene" $ours \
+      "$(echo "${cpu[$ours]} / ${cpu[openh264]}" | bc -l)" "$(echo "${rss_of[$ours]} / ${rss_of[openh264]}" | bc -l)" \
+      "$(echo "${bits[$ours]} / ${bits[openh264]}" | bc -l)"
+  done
   rm -f "$input"
 done

@@ -267,9 +267,15 @@ fn run(options: Options) -> Result<serde_json::Value, classrec::Error> {
     let mut recorder = Recorder::start(options.config)?;
     let events = recorder.events();
     let verbose = options.verbose;
+    // The printer tells the main thread when the recording stopped by itself (no polling: a
+    // still-slide recording should cost almost nothing, this example included).
+    let (stopped_tx, stopped_rx) = std::sync::mpsc::channel::<()>();
     let printer = std::thread::spawn(move || {
         for event in events {
             let last = matches!(event, Event::Stopped(_));
+            if last {
+                let _ = stopped_tx.send(());
+            }
             match &event {
                 Event::Started { path } => eprintln!("recording to {}", path.display()),
                 Event::Error { message } | Event::Warning { message } => eprintln!("{message}"),
@@ -283,9 +289,7 @@ fn run(options: Options) -> Result<serde_json::Value, classrec::Error> {
     });
     let recording = if timed {
         let deadline = started + Duration::from_secs_f64(options.seconds);
-        while Instant::now() < deadline && !recorder.is_finished() {
-            std::thread::sleep(Duration::from_millis(20).min(deadline.saturating_duration_since(Instant::now())));
-        }
+        let _ = stopped_rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
         recorder.stop()
     } else {
         recorder.wait()

@@ -68,11 +68,12 @@ pub enum SourceConfig {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ContentType {
-    /// Slides, documents, whiteboards: OpenH264's screen-content tools (about half the bitrate
-    /// at equal quality on slides, slower per frame).
-    #[default]
+    /// OpenH264's screen-content tools: on the 1080p classroom, slightly better chroma at equal
+    /// bitrate (YUV SSIM 0.9992 against 0.9989), but 1.15x the CPU and 21 MiB more memory.
     Screen,
-    /// Camera-like, full-motion content (faster, better rate control on motion).
+    /// OpenH264's camera tuning (background detection, adaptive quantization): the same bitrate
+    /// at equal RGB SSIM on the classroom and on full motion, faster and smaller. The default.
+    #[default]
     Camera,
 }
 
@@ -130,7 +131,7 @@ impl Default for RecorderConfig {
             fragment_interval_ms: 2000,
             keyframe_interval_ms: 10_000,
             still_keyframe_interval_ms: 10_000,
-            content: ContentType::Screen,
+            content: ContentType::Camera,
             class_id: None,
             user_id: None,
             upload: None,

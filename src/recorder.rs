@@ -17,7 +17,7 @@ use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 use serde::Serialize;
 
 use crate::capture::{
-    Clock, Frame, FramePusher, FrameSource, Pacer, PushedSource, RawSource, SourceEvent, SyntheticSource,
+    Clock, Frame, FrameBuffers, FramePusher, FrameSource, Pacer, PushedSource, RawSource, SourceEvent, SyntheticSource,
 };
 use crate::config::{RecorderConfig, SourceConfig};
 use crate::encode::{EncodeStage, Outcome};
@@ -32,7 +32,7 @@ use crate::upload::{Growth, UploadProgress, UploadedObject, Uploader};
 /// How long a source may block before the capture thread checks for stop/pause.
 const SOURCE_POLL: Duration = Duration::from_millis(50);
 /// Captured frames waiting for the encoder (each up to 8 MiB at 1080p): small, so memory is bounded.
-const CAPTURE_QUEUE: usize = 2;
+const CAPTURE_QUEUE: usize = 1;
 /// Encoded samples waiting for the muxer (a slow disk stalls here, not the capture).
 const MUX_QUEUE: usize = 64;
 /// Events kept for a consumer that does not read them (older ones are dropped).
@@ -225,7 +225,7 @@ impl Recorder {
     }
 
     /// Starts recording frames from any [`FrameSource`] (a platform window capture, a test source).
-    pub fn start_with_source(config: RecorderConfig, source: Box<dyn FrameSource>) -> Result<Recorder> {
+    pub fn start_with_source(config: RecorderConfig, mut source: Box<dyn FrameSource>) -> Result<Recorder> {
         let settings = config.resolve(source.size_hint())?;
         prepare_dir(&settings.out_dir)?;
         let (events_tx, events) = latest_queue(EVENT_QUEUE);
@@ -237,7 +237,9 @@ impl Recorder {
                 },
             });
         }
-        let stage = EncodeStage::new(&settings)?;
+        let buffers = FrameBuffers::new();
+        source.use_buffers(buffers.clone());
+        let stage = EncodeStage::new(&settings, buffers)?;
         let uploader = match &config.upload {
             Some(upload) => Some(Arc::new(Uploader::new(upload)?.with_callback(config.callback.clone()))),
             None => None,

@@ -4,6 +4,7 @@
 //! fixed output size), "hidden" while a window is minimised (the last frame is held), and "ended"
 //! when the window closes or the input runs out.
 
+mod buffers;
 mod pacer;
 mod pushed;
 mod raw;
@@ -15,6 +16,7 @@ mod x11;
 
 use std::time::{Duration, Instant};
 
+pub use buffers::FrameBuffers;
 pub(crate) use pacer::Pacer;
 pub use pushed::{FramePusher, PushedSource};
 pub use raw::RawSource;
@@ -179,6 +181,10 @@ pub trait FrameSource: Send {
     /// The source's current time on the recording timeline, for sources that run in real time;
     /// `None` for sources whose timestamps are virtual (files, fast synthetic).
     fn now(&self) -> Option<Duration>;
+
+    /// Where to take frame buffers from: the recorder hands them back after encoding, so a
+    /// source that uses them allocates no memory per frame. Optional.
+    fn use_buffers(&mut self, _buffers: FrameBuffers) {}
 }
 
 /// The recording's clock for real-time sources: time since the recording started.

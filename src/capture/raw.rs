@@ -8,7 +8,7 @@ use std::io::{BufReader, Read};
 use std::path::Path;
 use std::time::Duration;
 
-use super::{Frame, FrameSource, SourceEvent};
+use super::{Frame, FrameBuffers, FrameSource, SourceEvent};
 use crate::error::{Error, Result};
 
 /// Reads raw BGRA frames from a file or stdin.
@@ -18,6 +18,7 @@ pub struct RawSource {
     height: u32,
     fps: u32,
     index: u64,
+    buffers: FrameBuffers,
 }
 
 impl std::fmt::Debug for RawSource {
@@ -60,6 +61,7 @@ impl RawSource {
             height,
             fps,
             index: 0,
+            buffers: FrameBuffers::new(),
         }
     }
 }
@@ -83,9 +85,13 @@ impl FrameSource for RawSource {
         Some((self.width, self.height))
     }
 
+    fn use_buffers(&mut self, buffers: FrameBuffers) {
+        self.buffers = buffers;
+    }
+
     fn next_event(&mut self, _timeout: Duration) -> Result<SourceEvent> {
         let row = self.width as usize * 4;
-        let mut data = vec![0u8; row * self.height as usize];
+        let mut data = self.buffers.take(row * self.height as usize);
         let got = read_full(&mut *self.input, &mut data)
             .map_err(|e| Error::Source(format!("reading raw frame {}: {e}", self.index)))?;
         if got == 0 {

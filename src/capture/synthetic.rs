@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::pacer::Ticker;
-use super::{Clock, Frame, FrameSource, SourceEvent};
+use super::{Clock, Frame, FrameBuffers, FrameSource, SourceEvent};
 
 /// Seconds between page flips in the classroom scene.
 pub const PAGE_SECONDS: u64 = 5;
@@ -40,6 +40,7 @@ pub struct SyntheticSource {
     page: Option<(u64, Vec<u8>)>,
     /// Noise texture for the full-motion scene (a window of it moves every frame).
     grain: Vec<u8>,
+    buffers: FrameBuffers,
 }
 
 impl SyntheticSource {
@@ -63,6 +64,7 @@ impl SyntheticSource {
             index: 0,
             page: None,
             grain: Vec::new(),
+            buffers: FrameBuffers::new(),
         }
     }
 
@@ -85,7 +87,11 @@ impl SyntheticSource {
             height: self.height,
             data: match self.scene {
                 SyntheticScene::FullMotion => pan(page, self.width, self.height, index),
-                _ => page.clone(),
+                _ => {
+                    let mut data = self.buffers.take(page.len());
+                    data.copy_from_slice(page);
+                    data
+                }
             },
         };
         if self.scene == SyntheticScene::FullMotion {
@@ -102,6 +108,10 @@ impl SyntheticSource {
 impl FrameSource for SyntheticSource {
     fn size_hint(&self) -> Option<(u32, u32)> {
         Some((self.width, self.height))
+    }
+
+    fn use_buffers(&mut self, buffers: FrameBuffers) {
+        self.buffers = buffers;
     }
 
     fn next_event(&mut self, timeout: Duration) -> crate::Result<SourceEvent> {

@@ -27,7 +27,7 @@ use x11rb::rust_connection::RustConnection;
 use x11rb::x11_utils::TryParse;
 
 use super::pacer::Ticker;
-use super::{Clock, Frame, FrameSource, SourceEvent, WindowInfo};
+use super::{Clock, Frame, FrameBuffers, FrameSource, SourceEvent, WindowInfo};
 use crate::error::{Error, Result};
 
 fn source_error(what: &str, e: impl std::fmt::Display) -> Error {
@@ -196,6 +196,7 @@ pub struct X11Source {
     damage: Option<damage::Damage>,
     /// The window was drawn since the last read (always true without Damage).
     dirty: bool,
+    buffers: FrameBuffers,
 }
 
 /// How long an application gets to repaint its window after we redirect it or it is resized or
@@ -252,6 +253,7 @@ impl X11Source {
             settled_at: Duration::ZERO,
             damage,
             dirty: true,
+            buffers: FrameBuffers::new(),
         };
         source.rename_pixmap()?;
         Ok(source)
@@ -392,13 +394,19 @@ impl X11Source {
         let request =
             (self.conn).shm_get_image(pixmap, 0, 0, width as u16, height as u16, !0, format, shared.segment, 0);
         reply("read the window (MIT-SHM)", request).ok()?;
-        Some(shared.map[..len].to_vec())
+        let mut data = self.buffers.take(len);
+        data.copy_from_slice(&shared.map[..len]);
+        Some(data)
     }
 }
 
 impl FrameSource for X11Source {
     fn size_hint(&self) -> Option<(u32, u32)> {
         (self.size != (0, 0)).then_some(self.size)
+    }
+
+    fn use_buffers(&mut self, buffers: FrameBuffers) {
+        self.buffers = buffers;
     }
 
     fn next_event(&mut self, timeout: Duration) -> Result<SourceEvent> {

@@ -49,10 +49,11 @@ pub struct H264Encoder {
 impl H264Encoder {
     /// An encoder with these settings (the picture size comes with the first picture).
     pub fn new(settings: H264Settings) -> Result<Self> {
-        // Measured at 1080p15 with examples/encoder_sweep.rs (README, Performance), SSIM in RGB:
-        // * Screen tuning needs ~0.8x the bits of camera tuning at equal SSIM on slides; camera
-        //   tuning encodes ~1.3x faster. Screen is the default.
-        // * Low complexity is as good as medium on slides and 1.3x faster on full motion.
+        // Measured at 1080p15 with benches/sweep.sh and benches/compare.sh (README, Performance):
+        // * With the QP range at 18..40, camera and screen tuning spend the same bits for the same
+        //   RGB SSIM on the classroom; camera tuning is ~1.15x faster and needs 21 MiB less (screen
+        //   content keeps block-feature tables per picture, valgrind massif). Camera is the default.
+        // * Low complexity is as good as medium and up to 1.3x faster on full motion.
         // * QP range: left at 0, OpenH264 clamps screen content to QP 26..35, which caps quality
         //   (SSIM 0.9896 at 285 kbit/s); 18..40 reaches FFmpeg + libopenh264's SSIM at 0.55x
         //   its bitrate and still lets full motion hold the target rate.

@@ -17,7 +17,7 @@ pub use picture::PictureMaker;
 #[cfg(feature = "bench")]
 pub use picture::I420;
 
-use crate::capture::Frame;
+use crate::capture::{Frame, FrameBuffers};
 use crate::config::Settings;
 use crate::error::Result;
 use crate::mux::{Sample, TrackInfo};
@@ -42,13 +42,15 @@ pub(crate) struct EncodeStage {
     frame_interval: Duration,
     /// The last frame that was encoded, to detect unchanged pictures.
     previous: Option<Frame>,
+    /// Where frames go back to their source once done with.
+    buffers: FrameBuffers,
     last_keyframe: Option<Duration>,
     last_seen: Option<Duration>,
     track_sent: bool,
 }
 
 impl EncodeStage {
-    pub(crate) fn new(settings: &Settings) -> Result<Self> {
+    pub(crate) fn new(settings: &Settings, buffers: FrameBuffers) -> Result<Self> {
         Ok(EncodeStage {
             pictures: PictureMaker::new(settings.width, settings.height),
             encoder: H264Encoder::new(H264Settings {
@@ -60,6 +62,7 @@ impl EncodeStage {
             still_keyframe_interval: settings.still_keyframe_interval,
             frame_interval: Duration::from_nanos(1_000_000_000 / u64::from(settings.fps)),
             previous: None,
+            buffers,
             last_keyframe: None,
             last_seen: None,
             track_sent: false,
@@ -70,11 +73,14 @@ impl EncodeStage {
     pub(crate) fn push(&mut self, frame: Frame) -> Result<Outcome> {
         let ts = frame.timestamp;
         if self.previous.as_ref().is_some_and(|p| p.same_picture(&frame)) {
+            self.buffers.give(frame.data);
             return self.unchanged(ts);
         }
         self.last_seen = Some(ts);
         self.pictures.make(&frame)?;
-        self.previous = Some(frame);
+        if let Some(done) = self.previous.replace(frame) {
+            self.buffers.give(done.data);
+        }
         let keyframe = self
             .last_keyframe
             .is_none_or(|k| ts.saturating_sub(k) >= self.keyframe_interval);
