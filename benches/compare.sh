@@ -4,6 +4,9 @@
 # against Debian's libopenh264-dev; built once into target/ffmpeg-openh264) and Debian's FFmpeg +
 # libx264 ultrafast. For each: CPU ms per frame (user + sys), wall fps, peak RSS, bitrate, and
 # SSIM against the source (FFmpeg's ssim filter, in RGB: see benches/ssim.sh), best of ROUNDS.
+# classrec runs with its defaults (camera tuning), with screen tuning, and uploading to a local
+# SeaweedFS while recording (peak RSS with upload). Last, a still 1080p slide in a real X11 window
+# (Xvfb), recorded for a minute: CPU seconds per recorded minute.
 #
 # Usage: bash benches/compare.sh [SECONDS=20] [ROUNDS=3]
 set -euo pipefail
@@ -62,10 +65,56 @@ kbps() { # kbps FILE: average bitrate over the nominal duration
   echo "scale=0; $(stat -c %s "$1") * 8 / $SECONDS_OF_VIDEO / 1000" | bc
 }
 
+# start_s3: SeaweedFS on 127.0.0.1 with one bucket, for the "classrec + upload" row.
+start_s3() {
+  install_s3_server
+  local dir=$PWD/$WORK/s3 port=${COMPARE_S3_PORT:-18333}
+  rm -rf "$dir" && mkdir -p "$dir/data"
+  export AWS_ACCESS_KEY_ID=compare AWS_SECRET_ACCESS_KEY=compare-secret
+  printf '{"identities":[{"name":"compare","credentials":[{"accessKey":"%s","secretKey":"%s"}],"actions":["Admin","Read","Write","List"]}]}' \
+    "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >"$dir/ids.json"
+  "$CLASSREC_WEED" mini -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.port=$port \
+    -volume.port=$((port + 1)) -filer.port=$((port + 2)) -s3.port=$((port + 3)) -admin.port=$((port + 4)) \
+    -s3.port.iceberg=$((port + 5)) -s3.port.lance=$((port + 6)) -metricsPort=$((port + 7)) -webdav=false \
+    -admin.ui=false -s3.config="$dir/ids.json" -bucket=compare -s3.autoCreateBucket=false >"$dir/weed.log" 2>&1 &
+  S3_PID=$!
+  S3_ENDPOINT=http://127.0.0.1:$((port + 3))
+  trap 'kill -9 $S3_PID 2>/dev/null' EXIT
+  for _ in $(seq 120); do
+    curl -s -o /dev/null "$S3_ENDPOINT" && sleep 2 && return
+    sleep 0.5
+  done
+  echo "SeaweedFS did not start; see $dir/weed.log" >&2
+  return 1
+}
+
+# still_slide: a real X client showing a still 1920x1080 slide in Xvfb, recorded for 60 s through
+# X11 capture; prints CPU seconds per recorded minute of the recorder and of the X server.
+still_slide() {
+  local display=:$((90 + RANDOM % 9)) xvfb window cpu x0 x1
+  Xvfb "$display" -screen 0 ${SIZE}x24 +extension Composite -nolisten tcp >/dev/null 2>&1 &
+  xvfb=$!
+  sleep 1
+  DISPLAY=$display target/release/examples/x11_window --title "Still slide" --size $SIZE --paint bars >/dev/null &
+  window=$!
+  sleep 1
+  x0=$(awk '{print $14 + $15}' /proc/$xvfb/stat)
+  DISPLAY=$display /usr/bin/time -f "%U %S %M" -o "$WORK/time" target/release/examples/record \
+    --source "window:Still slide" --size $SIZE --fps $FPS --bitrate-kbps $KBPS --seconds 60 --out-dir "$WORK/still" \
+    >"$WORK/still.json" 2>"$WORK/stderr"
+  x1=$(awk '{print $14 + $15}' /proc/$xvfb/stat)
+  kill $window $xvfb
+  read -r user sys rss <"$WORK/time"
+  printf '| still slide, X11 window | classrec | %.2f CPU s per recorded minute (X server: %.2f) | peak RSS %.0f MiB | %s |\n' \
+    "$(echo "$user + $sys" | bc)" "$(echo "($x1 - $x0) / $(getconf CLK_TCK)" | bc -l)" "$(echo "$rss / 1024" | bc -l)" \
+    "$(grep -o '"frames_encoded":[0-9]*,"frames_in":[0-9]*' "$WORK/still.json")"
+}
+
 install_test_deps
-apt_install bc time
+apt_install bc time curl
 build_ffmpeg_openh264
-cargo build --release --quiet --example record --example synth
+cargo build --release --quiet --example record --example synth --example x11_window
+start_s3
 FRAMES=$((SECONDS_OF_VIDEO * FPS))
 
 printf '| content | encoder | CPU ms/frame | wall fps | peak RSS MiB | kbit/s | SSIM (RGB) |\n|---|---|---|---|---|---|---|\n'
@@ -73,7 +122,7 @@ for scene in classroom motion; do
   input=$WORK/$scene.bgra
   target/release/examples/synth --size $SIZE --fps $FPS --seconds "$SECONDS_OF_VIDEO" --scene $scene >"$input"
   declare -A cpu=() rss_of=() bits=()
-  for encoder in openh264 x264 classrec classrec-camera; do
+  for encoder in openh264 x264 classrec classrec-screen classrec-upload; do
     out=$WORK/$scene-$encoder.mp4
     rm -f "$out"
     case $encoder in
@@ -82,12 +131,15 @@ for scene in classroom motion; do
       x264) r=$(run ffmpeg -nostdin -y -f rawvideo -pix_fmt bgra -s $SIZE -r $FPS -i "$input" \
         -threads 1 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -b:v ${KBPS}k -g $GOP \
         -movflags frag_keyframe+empty_moov "$out") ;;
-      classrec | classrec-camera)
+      classrec*)
         rm -rf "$WORK/rec"
-        content=screen
-        [ $encoder = classrec-camera ] && content=camera
+        options=()
+        [ $encoder = classrec-screen ] && options=(--content screen)
+        # Uploading at 6 Mbit/s: 15 MB in 20 s, so parts go up while recording (a part is >= 5 MiB).
+        [ $encoder = classrec-upload ] &&
+          options=(--bitrate-kbps 6000 --upload "s3://compare/$scene" --endpoint "$S3_ENDPOINT")
         r=$(run target/release/examples/record --source "raw:$input" --input-size $SIZE --size $SIZE --fps $FPS \
-          --bitrate-kbps $KBPS --content $content --out-dir "$WORK/rec")
+          --out-dir "$WORK/rec" --bitrate-kbps $KBPS "${options[@]}")
         mv "$(ls -t "$WORK"/rec/*.mp4 | head -1)" "$out" ;; # every round writes one; keep the last
     esac
     read -r c wall rss <<<"$r"
@@ -96,10 +148,11 @@ for scene in classroom motion; do
       "$(echo "$c * 1000 / $FRAMES" | bc -l)" "$(echo "$FRAMES / $wall" | bc -l)" "$(echo "$rss / 1024" | bc -l)" \
       "${bits[$encoder]}" "$(ssim_rgb "$input" "$out")"
   done
-  for ours in classrec classrec-camera; do
+  for ours in classrec classrec-screen; do
     printf '| %s | %s / openh264 | %.2fx | | %.2fx | %.2fx | |\n' "$scene" $ours \
       "$(echo "${cpu[$ours]} / ${cpu[openh264]}" | bc -l)" "$(echo "${rss_of[$ours]} / ${rss_of[openh264]}" | bc -l)" \
       "$(echo "${bits[$ours]} / ${bits[openh264]}" | bc -l)"
   done
   rm -f "$input"
 done
+still_slide
