@@ -1,11 +1,12 @@
 //! Per-stage costs at 720p and 1080p on the synthetic classroom: BGRA→I420 conversion,
-//! letter-boxing, unchanged-frame detection, and OpenH264 encoding (screen and camera tuning).
+//! letter-boxing, unchanged-frame detection, OpenH264 encoding (screen and camera tuning), and
+//! muxing into the crash-safe MP4.
 //! Run: `cargo bench --features bench --bench stages`.
 
 use std::time::Duration;
 
 use classrec::capture::SyntheticSource;
-use classrec::internals::{H264Encoder, H264Settings, PictureMaker};
+use classrec::internals::{H264Encoder, H264Settings, HybridWriter, PictureMaker, Sample, TrackInfo};
 use classrec::{ContentType, Frame, SyntheticScene};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
@@ -48,7 +49,11 @@ fn unchanged_detection(c: &mut Criterion) {
     for (w, h) in SIZES {
         let a = &classroom_frames(w, h, 1)[0];
         let b = a.clone();
-        group.bench_function(BenchmarkId::from_parameter(format!("{w}x{h}")), |bench| {
+        // What the encoder does per frame (one hash), and the comparison it replaced.
+        group.bench_function(BenchmarkId::new("fingerprint", format!("{w}x{h}")), |bench| {
+            bench.iter(|| a.fingerprint())
+        });
+        group.bench_function(BenchmarkId::new("compare_with_previous", format!("{w}x{h}")), |bench| {
             bench.iter(|| assert!(a.same_picture(&b)))
         });
     }
@@ -83,5 +88,56 @@ fn encoding(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, conversion, unchanged_detection, encoding);
+/// Muxing 2 s of encoded 1080p classroom (30 samples, a keyframe first) into a fragmented MP4:
+/// box writing, one fsync'd fragment, and the finalize that appends the full `moov`.
+fn muxing(c: &mut Criterion) {
+    let (w, h) = (1920, 1080);
+    let mut encoder = H264Encoder::new(H264Settings {
+        bitrate_bps: 1_500_000,
+        fps: 15,
+        content: ContentType::Camera,
+    })
+    .unwrap();
+    let mut maker = PictureMaker::new(w, h);
+    let mut track = None;
+    let mut samples = Vec::new();
+    for (i, frame) in classroom_frames(w, h, 30).iter().enumerate() {
+        maker.make(frame).unwrap();
+        let timestamp = Duration::from_nanos(i as u64 * 1_000_000_000 / 15);
+        let picture = encoder.encode(maker.picture(), timestamp, i == 0).unwrap().unwrap();
+        if let (Some(sps), Some(pps)) = (&picture.sps, &picture.pps) {
+            track.get_or_insert_with(|| TrackInfo {
+                width: w,
+                height: h,
+                sps: sps.clone(),
+                pps: pps.clone(),
+            });
+        }
+        samples.push(Sample {
+            timestamp,
+            data: picture.data,
+            keyframe: picture.keyframe,
+        });
+    }
+    let track = track.expect("the first picture carries SPS/PPS");
+    let bytes: usize = samples.iter().map(|s| s.data.len()).sum();
+    let path = std::env::temp_dir().join(format!("classrec-mux-bench-{}.mp4", std::process::id()));
+    let mut group = c.benchmark_group("mux");
+    group.sample_size(20);
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.bench_function("2s_of_1920x1080_classroom", |b| {
+        b.iter(|| {
+            let file = std::fs::File::create(&path).unwrap();
+            let mut writer = HybridWriter::new(file, path.clone(), Duration::from_secs(2));
+            for sample in &samples {
+                writer.push(sample.clone(), Some(&track)).unwrap();
+            }
+            writer.finish(Duration::from_secs(2)).unwrap()
+        })
+    });
+    group.finish();
+    let _ = std::fs::remove_file(&path);
+}
+
+criterion_group!(benches, conversion, unchanged_detection, encoding, muxing);
 criterion_main!(benches);

@@ -44,6 +44,7 @@ mod upload;
 #[doc(hidden)]
 pub mod internals {
     pub use crate::encode::{EncodedPicture, H264Encoder, H264Settings, PictureMaker, I420};
+    pub use crate::mux::{HybridWriter, Sample, TrackInfo};
 }
 
 pub use capture::{list_windows, Frame, FramePusher, FrameSource, SourceEvent, SyntheticScene, WindowInfo};

@@ -99,6 +99,21 @@ impl Frame {
             && self.height == other.height
             && (0..self.height).all(|y| self.row(y) == other.row(y))
     }
+
+    /// A fingerprint of the picture (its size and the xxh3-128 hash of its visible pixels): equal
+    /// fingerprints mean the same picture (a collision is a 2^-128 chance), so the previous frame
+    /// need not be kept to notice that nothing changed.
+    pub fn fingerprint(&self) -> (u32, u32, u128) {
+        let visible = self.width as usize * 4;
+        let hash = if self.stride == visible {
+            xxhash_rust::xxh3::xxh3_128(&self.data[..visible * self.height as usize])
+        } else {
+            let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+            (0..self.height).for_each(|y| hasher.update(self.row(y)));
+            hasher.digest128()
+        };
+        (self.width, self.height, hash)
+    }
 }
 
 /// A window that can be recorded.
@@ -243,8 +258,10 @@ mod tests {
             timestamp: Duration::ZERO,
         };
         assert!(a.same_picture(&b));
+        assert_eq!(a.fingerprint(), b.fingerprint());
         let mut c = b.clone();
         c.data[0] = 2;
         assert!(!a.same_picture(&c));
+        assert_ne!(a.fingerprint(), c.fingerprint());
     }
 }

@@ -40,8 +40,8 @@ pub(crate) struct EncodeStage {
     keyframe_interval: Duration,
     still_keyframe_interval: Duration,
     frame_interval: Duration,
-    /// The last frame that was encoded, to detect unchanged pictures.
-    previous: Option<Frame>,
+    /// The fingerprint of the last picture encoded, to detect unchanged ones.
+    previous: Option<(u32, u32, u128)>,
     /// Where frames go back to their source once done with.
     buffers: FrameBuffers,
     last_keyframe: Option<Duration>,
@@ -72,15 +72,16 @@ impl EncodeStage {
     /// Takes one captured frame.
     pub(crate) fn push(&mut self, frame: Frame) -> Result<Outcome> {
         let ts = frame.timestamp;
-        if self.previous.as_ref().is_some_and(|p| p.same_picture(&frame)) {
+        let fingerprint = frame.fingerprint();
+        if self.previous == Some(fingerprint) {
             self.buffers.give(frame.data);
             return self.unchanged(ts);
         }
         self.last_seen = Some(ts);
-        self.pictures.make(&frame)?;
-        if let Some(done) = self.previous.replace(frame) {
-            self.buffers.give(done.data);
-        }
+        let made = self.pictures.make(&frame);
+        self.buffers.give(frame.data);
+        made?;
+        self.previous = Some(fingerprint);
         let keyframe = self
             .last_keyframe
             .is_none_or(|k| ts.saturating_sub(k) >= self.keyframe_interval);

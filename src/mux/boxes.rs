@@ -21,10 +21,14 @@ pub(crate) const TRUN_FLAGS: u32 = 0x01 | 0x100 | 0x200 | 0x400;
 
 /// What the video track is: size and H.264 parameter sets.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct TrackInfo {
+pub struct TrackInfo {
+    /// Picture width.
     pub width: u32,
+    /// Picture height.
     pub height: u32,
+    /// Sequence parameter set (one NAL unit, no start code).
     pub sps: Vec<u8>,
+    /// Picture parameter set (one NAL unit, no start code).
     pub pps: Vec<u8>,
 }
 

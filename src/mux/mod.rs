@@ -14,16 +14,19 @@ use std::time::Duration;
 pub(crate) use recover::finalized_duration;
 pub use recover::{needs_recovery, recover, Recovered};
 
-pub(crate) use boxes::TrackInfo;
+pub use boxes::TrackInfo;
 use boxes::{FragmentIndex, SampleInfo, RESERVED_LEN, TIMESCALE};
 
 use crate::error::{is_disk_full, Error, Result};
 
 /// One encoded picture, ready for the file: length-prefixed NAL units.
 #[derive(Clone, Debug)]
-pub(crate) struct Sample {
+pub struct Sample {
+    /// When it shows, on the recording's timeline.
     pub timestamp: Duration,
+    /// Length-prefixed NAL units.
     pub data: Vec<u8>,
+    /// True for an IDR picture.
     pub keyframe: bool,
 }
 
@@ -67,7 +70,7 @@ pub(crate) fn ticks_to_duration(ticks: u64) -> Duration {
 
 /// Writes one recording: fragments while recording, an ordinary MP4 at the end.
 #[derive(Debug)]
-pub(crate) struct HybridWriter {
+pub struct HybridWriter {
     file: File,
     path: PathBuf,
     track: Option<TrackInfo>,
@@ -87,7 +90,7 @@ pub(crate) struct HybridWriter {
 
 impl HybridWriter {
     /// Takes an empty, freshly created file; commits a fragment every `fragment_interval` of media.
-    pub(crate) fn new(file: File, path: PathBuf, fragment_interval: Duration) -> Self {
+    pub fn new(file: File, path: PathBuf, fragment_interval: Duration) -> Self {
         HybridWriter {
             file,
             path,
@@ -120,7 +123,7 @@ impl HybridWriter {
 
     /// Adds a sample; returns the fragment it completed, if any. `track` describes the stream and
     /// is needed with the first sample (which must be a keyframe).
-    pub(crate) fn push(&mut self, sample: Sample, track: Option<&TrackInfo>) -> Result<Option<FragmentInfo>> {
+    pub fn push(&mut self, sample: Sample, track: Option<&TrackInfo>) -> Result<Option<FragmentInfo>> {
         if self.head.is_none() {
             if !sample.keyframe {
                 return Ok(None); // cannot start on a delta frame; the encoder always starts with an IDR
@@ -204,7 +207,7 @@ impl HybridWriter {
 
     /// Commits what is pending, the last sample lasting until `end` (a timestamp on the same
     /// timeline as the samples'), then finalizes. Returns the last fragment committed, if any.
-    pub(crate) fn finish(&mut self, end: Duration) -> Result<Option<FragmentInfo>> {
+    pub fn finish(&mut self, end: Duration) -> Result<Option<FragmentInfo>> {
         let last = if self.pending.is_empty() {
             None
         } else {

@@ -13,19 +13,21 @@ mod target;
 mod throttle;
 
 use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 pub use journal::{CallbackState, Journal, JournalPart, UploadState};
 pub use target::ObjectInfo;
 pub use throttle::Throttle;
 
 use folder::FolderTarget;
-use s3::{sha256_hex, S3Target};
+use s3::S3Target;
 use target::{Failure, Target};
 
 use crate::error::{Error, Result};
@@ -755,10 +757,16 @@ impl<'a> Session<'a> {
     }
 
     fn upload_part(&mut self, number: u16, offset: u64, len: u64) -> Result<()> {
-        let mut data = vec![0u8; len as usize];
-        crate::mux::read_at(&self.file, offset, &mut data)
+        // The part is read from the file twice (hash, then send), never held in memory.
+        let range = || FileRange {
+            file: &self.file,
+            offset,
+            remaining: len,
+        };
+        let mut hasher = Sha256::new();
+        std::io::copy(&mut range(), &mut hasher)
             .map_err(|e| Error::io(format!("reading `{}` for upload", self.path.display()), e))?;
-        let sha = sha256_hex(&data);
+        let sha = hex::encode(hasher.finalize());
         let (key, id) = (
             self.journal.key.clone(),
             self.journal.upload_id.clone().unwrap_or_default(),
@@ -766,7 +774,7 @@ impl<'a> Session<'a> {
         let mut sent = 0u64;
         let result = self.retry("upload a part", || {
             sent += len;
-            let mut body = self.up.throttle.reader(&data);
+            let mut body = self.up.throttle.reader(range());
             self.up.target.put_part(&key, &id, number, &mut body, len, &sha)
         });
         self.bytes_sent += sent;
@@ -799,5 +807,22 @@ impl<'a> Session<'a> {
             }));
         }
         Ok(())
+    }
+}
+
+/// `remaining` bytes of `file` from `offset`, read in place.
+struct FileRange<'a> {
+    file: &'a File,
+    offset: u64,
+    remaining: u64,
+}
+
+impl Read for FileRange<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+        crate::mux::read_at(self.file, self.offset, &mut buf[..n])?;
+        self.offset += n as u64;
+        self.remaining -= n as u64;
+        Ok(n)
     }
 }

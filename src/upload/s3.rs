@@ -167,7 +167,7 @@ fn xml_text(body: &str, tag: &str) -> Option<String> {
 }
 
 /// The hex SHA-256 of `data`, as `x-amz-content-sha256` wants it.
-pub(crate) fn sha256_hex(data: &[u8]) -> String {
+fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 

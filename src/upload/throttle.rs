@@ -63,26 +63,22 @@ impl Throttle {
     }
 
     /// A reader over `data` that respects the cap.
-    pub(crate) fn reader<'a>(&'a self, data: &'a [u8]) -> ThrottledReader<'a> {
-        ThrottledReader { throttle: self, data }
+    pub(crate) fn reader<R: Read>(&self, inner: R) -> ThrottledReader<'_, R> {
+        ThrottledReader { throttle: self, inner }
     }
 }
 
 /// See [`Throttle::reader`].
-pub(crate) struct ThrottledReader<'a> {
+pub(crate) struct ThrottledReader<'a, R> {
     throttle: &'a Throttle,
-    data: &'a [u8],
+    inner: R,
 }
 
-impl Read for ThrottledReader<'_> {
+impl<R: Read> Read for ThrottledReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = buf.len().min(CHUNK).min(self.data.len());
-        if n == 0 {
-            return Ok(0);
-        }
+        let n = buf.len().min(CHUNK);
+        let n = self.inner.read(&mut buf[..n])?;
         self.throttle.take(n);
-        buf[..n].copy_from_slice(&self.data[..n]);
-        self.data = &self.data[n..];
         Ok(n)
     }
 }
@@ -97,13 +93,13 @@ mod tests {
         let data = vec![0u8; 1_500_000];
         let start = Instant::now();
         let mut sink = Vec::new();
-        throttle.reader(&data).read_to_end(&mut sink).unwrap();
+        throttle.reader(&data[..]).read_to_end(&mut sink).unwrap();
         let took = start.elapsed().as_secs_f64();
         assert!(took > 1.3, "1.5 MB at 1 MB/s took {took:.2} s");
         assert_eq!(throttle.bytes_sent(), 1_500_000);
         throttle.set_limit(None);
         let start = Instant::now();
-        throttle.reader(&data).read_to_end(&mut sink).unwrap();
+        throttle.reader(&data[..]).read_to_end(&mut sink).unwrap();
         assert!(start.elapsed() < Duration::from_millis(200));
     }
 }
