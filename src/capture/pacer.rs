@@ -35,7 +35,9 @@ impl Pacer {
     }
 
     fn slot(&self, t: Duration) -> u64 {
-        (t.as_nanos() * u128::from(self.fps) / 1_000_000_000) as u64
+        // +1 ns: grid times in whole nanoseconds (`k * 1e9 / fps`, rounded down) fall up to 1 ns
+        // short of their slot, and must still land in it.
+        ((t.as_nanos() + 1) * u128::from(self.fps) / 1_000_000_000) as u64
     }
 
     fn slot_time(&self, slot: u64) -> Duration {
@@ -89,6 +91,15 @@ impl Pacer {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn grid_timestamps_land_in_their_own_slot() {
+        let mut pacer = super::Pacer::new(15);
+        for k in 0..100u64 {
+            let t = std::time::Duration::from_nanos(k * 1_000_000_000 / 15);
+            assert_eq!(pacer.offer_unchanged(t), Some(t), "slot {k}");
+        }
+    }
+
     use super::*;
 
     fn frame(ms: u64, shade: u8) -> Frame {
