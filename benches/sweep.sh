@@ -11,7 +11,7 @@ SECONDS_OF_VIDEO=${1:-20}
 shift || true
 SPECS=("$@")
 [ ${#SPECS[@]} -gt 0 ] || SPECS=(screen,medium,30,1500,0-51 screen,low,30,1500,18-40 screen,low,150,1500,18-40
-  camera,low,30,1500,12-42 camera,low,150,1500,12-42)
+  camera,low,30,1500,12-42 camera,low,150,1500,12-42 camera,low,150,1500,18-40)
 SIZE=1920x1080
 FPS=15
 source benches/ssim.sh
