@@ -48,6 +48,12 @@ impl<T> LatestSender<T> {
         }
     }
 
+    /// Queues `item` only if there is room, never displacing what waits: for news that matters
+    /// less than anything already queued. Returns whether it was queued.
+    pub(crate) fn send_if_room(&self, item: T) -> bool {
+        self.tx.try_send(item).is_ok()
+    }
+
     /// A blocking send for producers that must not lose anything (files, fast generators).
     pub(crate) fn send_blocking(&self, item: T) {
         let _ = self.tx.send(item);
@@ -65,5 +71,13 @@ mod tests {
         assert_eq!(tx.send(2), 0);
         assert_eq!(tx.send(3), 1);
         assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![2, 3]);
+    }
+
+    #[test]
+    fn send_if_room_never_displaces_what_waits() {
+        let (tx, rx) = latest_queue(1);
+        assert!(tx.send_if_room(1));
+        assert!(!tx.send_if_room(2));
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![1]);
     }
 }

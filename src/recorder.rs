@@ -581,7 +581,13 @@ fn capture_loop(
                 let at = at.saturating_sub(cut);
                 if let Some(at) = if realtime { pacer.offer_unchanged(at) } else { Some(at) } {
                     Counters::add(&counters.frames_captured, 1);
-                    frames.send(Captured::Unchanged(at));
+                    // Never in place of a waiting frame: that change would be lost for good (the
+                    // source will not report it again). Not queued, the tick is simply skipped.
+                    if !realtime {
+                        frames.send_blocking(Captured::Unchanged(at));
+                    } else if !frames.send_if_room(Captured::Unchanged(at)) {
+                        Counters::add(&counters.frames_skipped, 1);
+                    }
                 }
             }
             Ok(SourceEvent::Idle) => {}
