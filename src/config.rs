@@ -96,8 +96,8 @@ pub struct RecorderConfig {
     /// Media in each crash-safe fragment, in milliseconds: what a crash can lose at most.
     pub fragment_interval_ms: u32,
     /// Longest time between keyframes while the picture changes, in milliseconds. Fragments do
-    /// not need keyframes; longer intervals save bits (`benches/compare.sh`: 10 s needs 16% fewer
-    /// than 2 s on the classroom at equal SSIM) at the price of slower seeking.
+    /// not need keyframes; longer intervals save bits (`benches/sweep.sh`: 10 s needs 11-12%
+    /// fewer than 2 s on the 1080p classroom) at the price of slower seeking.
     pub keyframe_interval_ms: u32,
     /// Longest time between keyframes while the picture stands still, in milliseconds.
     pub still_keyframe_interval_ms: u32,

@@ -91,15 +91,6 @@ impl Pacer {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn grid_timestamps_land_in_their_own_slot() {
-        let mut pacer = super::Pacer::new(15);
-        for k in 0..100u64 {
-            let t = std::time::Duration::from_nanos(k * 1_000_000_000 / 15);
-            assert_eq!(pacer.offer_unchanged(t), Some(t), "slot {k}");
-        }
-    }
-
     use super::*;
 
     fn frame(ms: u64, shade: u8) -> Frame {
@@ -141,6 +132,15 @@ mod tests {
             .map(|k| Duration::from_nanos(k * 1_000_000_000 / 15))
             .collect();
         assert_eq!(t, expected);
+    }
+
+    #[test]
+    fn grid_timestamps_land_in_their_own_slot() {
+        let mut pacer = Pacer::new(15);
+        for k in 0..100u64 {
+            let t = Duration::from_nanos(k * 1_000_000_000 / 15);
+            assert_eq!(pacer.offer_unchanged(t), Some(t), "slot {k}");
+        }
     }
 }
 
