@@ -62,7 +62,7 @@ impl Throttle {
         std::thread::sleep(wait);
     }
 
-    /// A reader over `data` that respects the cap.
+    /// A reader over `inner` that respects the cap.
     pub(crate) fn reader<R: Read>(&self, inner: R) -> ThrottledReader<'_, R> {
         ThrottledReader { throttle: self, inner }
     }
