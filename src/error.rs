@@ -54,6 +54,15 @@ pub enum Error {
     #[error("H.264 encoder: {0}")]
     Encoder(String),
 
+    /// Pushed or raw PCM that classrec cannot take (sample rate, channel count, sample format);
+    /// the message names the accepted values.
+    #[error("invalid audio: {0}")]
+    InvalidAudio(String),
+
+    /// The AAC encoder refused the configuration or the audio.
+    #[error("AAC encoder: {0}")]
+    AudioEncoder(String),
+
     /// A file is not a recording classrec can read or recover.
     #[error("`{path}` cannot be recovered: {reason}")]
     NotRecoverable {

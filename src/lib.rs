@@ -49,6 +49,7 @@ pub mod internals {
 
 pub use capture::{list_windows, Frame, FramePusher, FrameSource, SourceEvent, SyntheticScene, WindowInfo};
 pub use config::{default_out_dir, ContentType, RecorderConfig, SourceConfig, BITRATE_RANGE_KBPS, MAX_FPS};
+pub use encode::{default_aac_bitrate, AudioEncoder, AudioPacket, AudioTrackInfo, FdkAacEncoder};
 pub use error::{Error, Result};
 pub use mux::{needs_recovery, recover, FragmentInfo, Recovered};
 pub use notify::{body as callback_body, sign as callback_sign, CallbackConfig, ClassInfo, RecordFacts, Role};

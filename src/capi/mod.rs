@@ -89,6 +89,9 @@ impl classrec_result {
             Error::Source(_) => classrec_result::Source,
             Error::InvalidFrame(_) => classrec_result::InvalidFrame,
             Error::Encoder(_) => classrec_result::Encoder,
+            // Placeholders until the ABI gets audio codes of its own (sound issue).
+            Error::InvalidAudio(_) => classrec_result::InvalidFrame,
+            Error::AudioEncoder(_) => classrec_result::Encoder,
             Error::NotRecoverable { .. } => classrec_result::NotRecoverable,
             Error::Upload(_) => classrec_result::Upload,
             Error::Callback(_) => classrec_result::Callback,

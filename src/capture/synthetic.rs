@@ -24,6 +24,9 @@ pub enum SyntheticScene {
     /// The slide panning sideways every frame under moving film grain: full-frame motion with
     /// camera-like noise, the encoder's worst case.
     FullMotion,
+    /// A "clapper" for sync tests: white for the first 100 ms of every whole second, black
+    /// otherwise; the synthetic sound's clapper beeps at the same instants.
+    Clapper,
 }
 
 /// Generates [`SyntheticScene`] frames, in real time or as fast as possible.
@@ -74,6 +77,12 @@ impl SyntheticSource {
 
     /// Draws frame `index` (BGRA, no stride padding).
     pub fn render(&mut self, index: u64) -> Vec<u8> {
+        if self.scene == SyntheticScene::Clapper {
+            let mut data = self.buffers.take(self.width as usize * self.height as usize * 4);
+            data.fill(if clapper_flash(self.timestamp(index)) { 0xFF } else { 0 });
+            data.chunks_exact_mut(4).for_each(|px| px[3] = 0xFF);
+            return data;
+        }
         let page_no = match self.scene {
             SyntheticScene::StillSlide => 0,
             _ => index / u64::from(self.fps) / PAGE_SECONDS,
@@ -141,6 +150,11 @@ impl FrameSource for SyntheticSource {
     fn now(&self) -> Option<Duration> {
         self.ticker.map(|t| t.clock().now())
     }
+}
+
+/// Whether the clapper shows white at `t`: during the first 100 ms of every whole second.
+fn clapper_flash(t: Duration) -> bool {
+    t.subsec_millis() < 100
 }
 
 /// A BGRA drawing surface.
@@ -306,6 +320,16 @@ mod tests {
         assert_ne!(a.render(7), a.render(8), "pointer and video move every frame");
         let mut still = SyntheticSource::new(320, 180, 15, SyntheticScene::StillSlide, None, None);
         assert_eq!(still.render(0), still.render(1000));
+    }
+
+    #[test]
+    fn clapper_flashes_white_for_100_ms_from_every_whole_second() {
+        let mut s = SyntheticSource::new(8, 4, 30, SyntheticScene::Clapper, None, None);
+        let white = [0xFF; 4].repeat(32);
+        let black = [0, 0, 0, 0xFF].repeat(32);
+        for (index, flash) in [(0, true), (2, true), (3, false), (29, false), (30, true), (33, false)] {
+            assert_eq!(&s.render(index), if flash { &white } else { &black }, "frame {index}");
+        }
     }
 
     #[test]

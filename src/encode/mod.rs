@@ -5,11 +5,13 @@
 //! the picture stands still nothing is encoded, except one keyframe of the held picture every
 //! `still_keyframe_interval`, which bounds seeking distance and what a crash can lose.
 
+mod aac;
 mod h264;
 mod picture;
 
 use std::time::Duration;
 
+pub use aac::{default_aac_bitrate, AudioEncoder, AudioPacket, AudioTrackInfo, FdkAacEncoder};
 #[cfg(feature = "bench")]
 pub use h264::EncodedPicture;
 pub use h264::{H264Encoder, H264Settings};
