@@ -200,7 +200,7 @@ impl AudioEncoder for FdkAacEncoder {
 
     fn encode(&mut self, pcm: &[f32]) -> Result<Vec<AudioPacket>> {
         let channels = usize::from(self.info.channels);
-        if pcm.len() % channels != 0 {
+        if !pcm.len().is_multiple_of(channels) {
             return Err(Error::InvalidAudio(format!(
                 "{} samples is not a whole number of {channels}-channel frames; pass interleaved frames",
                 pcm.len()

@@ -101,7 +101,7 @@ impl AudioPusher {
                 "0 frames pushed; push at least one sample frame".into(),
             ));
         }
-        if samples.len() % usize::from(channels) != 0 {
+        if !samples.len().is_multiple_of(usize::from(channels)) {
             return Err(Error::InvalidAudio(format!(
                 "{} samples is not a whole number of {channels}-channel frames; pass interleaved frames and their channel count",
                 samples.len()

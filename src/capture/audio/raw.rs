@@ -157,7 +157,7 @@ impl AudioSource for RawAudio {
             ))
         })?;
         let frame_bytes = usize::from(self.channels) * self.format.bytes();
-        if got % frame_bytes != 0 {
+        if !got.is_multiple_of(frame_bytes) {
             return Err(Error::Source(format!(
                 "raw audio ended inside a sample frame ({} bytes left over); check --audio-format and --audio-channels ({:?}, {} channel(s): {frame_bytes} bytes per frame)",
                 got % frame_bytes,
