@@ -45,7 +45,8 @@ pub struct RawAudio {
     channels: u16,
     /// `None` when the input is already at 48 kHz.
     resampler: Option<StreamResampler>,
-    buf: Vec<u8>,
+    /// Bytes read at a time.
+    read_bytes: usize,
     frames_read: u64,
     ended: bool,
 }
@@ -92,7 +93,7 @@ impl RawAudio {
             rate,
             channels,
             resampler,
-            buf: vec![0; READ_FRAMES * usize::from(channels) * format.bytes()],
+            read_bytes: READ_FRAMES * usize::from(channels) * format.bytes(),
             frames_read: 0,
             ended: false,
         })
@@ -120,20 +121,6 @@ impl RawAudio {
     }
 }
 
-/// Reads until `buf` is full or the input ends; returns the bytes read.
-fn read_full(input: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match input.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
-}
-
 impl AudioSource for RawAudio {
     fn channels(&self) -> u16 {
         self.channels
@@ -147,15 +134,17 @@ impl AudioSource for RawAudio {
                 seconds(self.frames_read, self.rate)
             )));
         }
-        let mut buf = std::mem::take(&mut self.buf);
-        let got = read_full(&mut *self.input, &mut buf);
-        self.buf = buf;
-        let got = got.map_err(|e| {
-            Error::Source(format!(
-                "reading raw audio at {:.3} s: {e}",
-                seconds(self.frames_read, self.rate)
-            ))
-        })?;
+        // Up to `read_bytes`, fewer only at the end of the input (`take` + `read_to_end`).
+        let mut bytes = Vec::with_capacity(self.read_bytes);
+        let got = (&mut *self.input)
+            .take(self.read_bytes as u64)
+            .read_to_end(&mut bytes)
+            .map_err(|e| {
+                Error::Source(format!(
+                    "reading raw audio at {:.3} s: {e}",
+                    seconds(self.frames_read, self.rate)
+                ))
+            })?;
         let frame_bytes = usize::from(self.channels) * self.format.bytes();
         if !got.is_multiple_of(frame_bytes) {
             return Err(Error::Source(format!(
@@ -166,13 +155,13 @@ impl AudioSource for RawAudio {
             )));
         }
         self.frames_read += (got / frame_bytes) as u64;
-        let samples = self.decode(&self.buf[..got]);
+        let samples = self.decode(&bytes);
         let mut out = Vec::new();
         match &mut self.resampler {
             Some(r) => r.process(&samples, &mut out)?,
             None => out = samples,
         }
-        if got < self.buf.len() {
+        if got < self.read_bytes {
             self.ended = true;
             if let Some(r) = &mut self.resampler {
                 r.finish(&mut out)?;
