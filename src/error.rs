@@ -68,6 +68,15 @@ pub enum Error {
     #[error("upload: {0}")]
     Upload(String),
 
+    /// An upload journal (`<recording>.mp4.upload.json`) cannot be read as JSON.
+    #[error("upload journal `{path}` is damaged ({source}); delete it to upload the recording again from the start")]
+    DamagedJournal {
+        /// The journal file.
+        path: PathBuf,
+        /// What the JSON parser found.
+        source: serde_json::Error,
+    },
+
     /// The completion callback could not be delivered (after every retry).
     #[error("callback: {0}")]
     Callback(String),

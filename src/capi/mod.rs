@@ -90,7 +90,7 @@ impl classrec_result {
             Error::InvalidFrame(_) => classrec_result::InvalidFrame,
             Error::Encoder(_) => classrec_result::Encoder,
             Error::NotRecoverable { .. } => classrec_result::NotRecoverable,
-            Error::Upload(_) => classrec_result::Upload,
+            Error::Upload(_) | Error::DamagedJournal { .. } => classrec_result::Upload,
             Error::Callback(_) => classrec_result::Callback,
             Error::NotAllowed(_) => classrec_result::NotAllowed,
             Error::Stopped => classrec_result::Stopped,

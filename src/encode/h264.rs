@@ -10,7 +10,7 @@ use openh264::formats::YUVSlices;
 use openh264::{OpenH264API, Timestamp};
 
 use super::picture::I420;
-use crate::config::ContentType;
+use super::settings::ContentType;
 use crate::error::{Error, Result};
 
 /// The quantizer range (lower is finer); see [`H264Encoder::new`] for the measurements.
