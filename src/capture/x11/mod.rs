@@ -104,13 +104,13 @@ impl X11Source {
         let (conn, screen) = connect()?;
         let setup = conn.setup();
         if setup.image_byte_order != ImageOrder::LSB_FIRST {
-            return Err(Error::Source(
+            return Err(Error::source(
                 "X11: only little-endian (LSBFirst) image byte order is supported".into(),
             ));
         }
         let root = setup.roots[screen].root;
         reply("Composite", conn.composite_query_version(0, 4)).map_err(|_| {
-                Error::Source(
+                Error::source(
                     "the X server has no Composite extension, needed to capture covered windows; enable it (Xvfb: +extension Composite)".into(),
                 )
             })?;
@@ -180,7 +180,7 @@ impl X11Source {
         }
         let geometry = reply("read the window size", self.conn.get_geometry(self.window))?;
         if geometry.depth != 24 && geometry.depth != 32 {
-            return Err(Error::Source(format!(
+            return Err(Error::source(format!(
                 "X11: the window has depth {}; only 24- and 32-bit windows are supported",
                 geometry.depth
             )));

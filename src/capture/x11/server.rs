@@ -11,8 +11,8 @@ use x11rb::x11_utils::TryParse;
 use crate::capture::WindowInfo;
 use crate::error::{Error, Result};
 
-pub(super) fn source_error(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Source(format!("X11: {what}: {e}"))
+pub(super) fn source_error(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::source_caused(&format!("X11: {what}"), e)
 }
 
 /// Sends a request and waits for its reply, naming `what` failed.
@@ -36,7 +36,7 @@ pub(super) fn check(what: &str, request: Result<VoidCookie<'_, RustConnection>, 
 
 pub(super) fn connect() -> Result<(RustConnection, usize)> {
     x11rb::connect(None).map_err(|e| {
-        Error::Source(format!(
+        Error::source(format!(
             "cannot connect to the X server (DISPLAY={}): {e}; run inside an X session or set DISPLAY",
             std::env::var("DISPLAY").unwrap_or_default()
         ))
@@ -111,11 +111,11 @@ pub(crate) fn list_windows() -> Result<Vec<WindowInfo>> {
 /// Finds a window: by id, else by exact title, else by a title containing `title`.
 pub(super) fn find(conn: &RustConnection, root: Window, title: Option<&str>, id: Option<u64>) -> Result<Window> {
     if let Some(id) = id {
-        let window = Window::try_from(id).map_err(|_| Error::Source(format!("window id {id:#x} is not an X11 id")))?;
+        let window = Window::try_from(id).map_err(|_| Error::source(format!("window id {id:#x} is not an X11 id")))?;
         // Unmapped windows are not listed but may still be recorded (the last picture is held).
         return match reply("read the window", conn.get_geometry(window)) {
             Ok(_) => Ok(window),
-            Err(_) => Err(Error::Source(format!(
+            Err(_) => Err(Error::source(format!(
                 "no window with id {id:#x}; list them with `record --list-windows`"
             ))),
         };
@@ -127,7 +127,7 @@ pub(super) fn find(conn: &RustConnection, root: Window, title: Option<&str>, id:
         .or_else(|| all.iter().find(|w| w.title.contains(title)))
         .map(|w| w.id as Window)
         .ok_or_else(|| {
-            Error::Source(format!(
+            Error::source(format!(
                 "no window titled `{title}` (exactly or in part); list them with `record --list-windows`"
             ))
         })
