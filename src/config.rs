@@ -1,4 +1,5 @@
-//! What a recording is asked to be: source, output size, rate, folder, encoder choices.
+//! What a recording is asked to be: [`RecorderConfig`] assembles each stage's own configuration
+//! (source, encoder, upload, callback) and checks what spans stages.
 //!
 //! The same serde structure is used by the Rust API and (as JSON) by the C ABI, so a new
 //! option never needs a new function.
@@ -8,74 +9,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::capture::SyntheticScene;
+use crate::capture::{SourceConfig, SyntheticScene};
+use crate::encode::{ContentType, EncodeRequest, EncodeSettings};
 use crate::error::{Error, Result};
 use crate::notify::{CallbackConfig, ClassInfo};
 use crate::upload::UploadConfig;
 
-/// OpenH264's largest picture (level 5.2): 3840x2160, either orientation.
-pub const MAX_DIMENSION: u32 = 3840;
-/// The smaller side's limit of OpenH264's largest picture.
-pub const MAX_SHORT_DIMENSION: u32 = 2160;
-/// The smallest picture side we accept (one macroblock).
-pub const MIN_DIMENSION: u32 = 16;
-/// Highest frame rate accepted.
-pub const MAX_FPS: u32 = 60;
-/// Bitrate range accepted, in kbit/s.
-pub const BITRATE_RANGE_KBPS: std::ops::RangeInclusive<u32> = 100..=50_000;
-
-/// Where frames come from.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum SourceConfig {
-    /// A generated, deterministic classroom scene (see [`SyntheticScene`]).
-    Synthetic {
-        /// The scene's size; defaults to the output size.
-        #[serde(default)]
-        size: Option<(u32, u32)>,
-        /// Which scene to draw.
-        #[serde(default)]
-        scene: SyntheticScene,
-        /// Generate as fast as possible with the same timestamps (benchmarks), not in real time.
-        #[serde(default)]
-        fast: bool,
-        /// End after this many frames (None: run until stopped).
-        #[serde(default)]
-        frames: Option<u64>,
-    },
-    /// Raw BGRA frames of a fixed size, back to back, from a file or `-` for stdin.
-    Raw {
-        /// File path, or `-` for standard input.
-        path: PathBuf,
-        /// Width and height of each input frame.
-        size: (u32, u32),
-    },
-    /// Frames pushed by the host through [`crate::FramePusher::push_frame`].
-    Pushed,
-    /// A window, captured even where other windows cover it (X11 Composite on Linux). Give `id`,
-    /// or `title` (an exact match first, then a window whose title contains it).
-    Window {
-        /// Title to look for.
-        #[serde(default)]
-        title: Option<String>,
-        /// Window id (X11 window id; HWND on Windows).
-        #[serde(default)]
-        id: Option<u64>,
-    },
-}
-
-/// How OpenH264 is tuned for the content.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ContentType {
-    /// OpenH264's screen-content tools: on the 1080p classroom, slightly better chroma at equal
-    /// bitrate (YUV SSIM 0.9992 against 0.9989), but 1.15x the CPU and 21 MiB more memory.
-    Screen,
-    /// OpenH264's camera tuning (background detection, adaptive quantization): the same bitrate
-    /// at equal RGB SSIM on the classroom and on full motion, faster and smaller. The default.
-    #[default]
-    Camera,
-}
+/// Fragment lengths accepted, in milliseconds (what a crash can lose at most).
+const FRAGMENT_INTERVAL_RANGE_MS: std::ops::RangeInclusive<u32> = 100..=60_000;
 
 /// Everything a recording needs. `Default` gives a 1280x720, 15 fps, 1.5 Mbit/s synthetic recording
 /// into `<home>/TClass/record`.
@@ -145,14 +86,8 @@ impl Default for RecorderConfig {
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
     pub out_dir: PathBuf,
-    pub width: u32,
-    pub height: u32,
-    pub fps: u32,
-    pub bitrate_bps: u32,
     pub fragment_interval: Duration,
-    pub keyframe_interval: Duration,
-    pub still_keyframe_interval: Duration,
-    pub content: ContentType,
+    pub encode: EncodeSettings,
 }
 
 impl RecorderConfig {
@@ -167,61 +102,31 @@ impl RecorderConfig {
                 "callback needs upload (it reports the uploaded object) and class (it reports the class)".into(),
             );
         }
-        if self.fps == 0 || self.fps > MAX_FPS {
-            return invalid(format!("fps is {}; use 1 to {MAX_FPS} (15 suits slides)", self.fps));
-        }
-        if !BITRATE_RANGE_KBPS.contains(&self.bitrate_kbps) {
+        if !FRAGMENT_INTERVAL_RANGE_MS.contains(&self.fragment_interval_ms) {
             return invalid(format!(
-                "bitrate_kbps is {}; use {} to {} (1500 suits 1080p slides)",
-                self.bitrate_kbps,
-                BITRATE_RANGE_KBPS.start(),
-                BITRATE_RANGE_KBPS.end()
+                "fragment_interval_ms is {}; use {} to {} (2000 is usual)",
+                self.fragment_interval_ms,
+                FRAGMENT_INTERVAL_RANGE_MS.start(),
+                FRAGMENT_INTERVAL_RANGE_MS.end()
             ));
         }
-        if !(100..=60_000).contains(&self.fragment_interval_ms) {
-            return invalid(format!(
-                "fragment_interval_ms is {}; use 100 to 60000 (2000 is usual)",
-                self.fragment_interval_ms
-            ));
+        let encode = EncodeRequest {
+            size: self.size.or(source_size),
+            fps: self.fps,
+            bitrate_kbps: self.bitrate_kbps,
+            keyframe_interval_ms: self.keyframe_interval_ms,
+            still_keyframe_interval_ms: self.still_keyframe_interval_ms,
+            content: self.content,
         }
-        if !(100..=60_000).contains(&self.keyframe_interval_ms) {
-            return invalid(format!(
-                "keyframe_interval_ms is {}; use 100 to 60000 (10000 is usual)",
-                self.keyframe_interval_ms
-            ));
-        }
-        if self.still_keyframe_interval_ms < self.keyframe_interval_ms || self.still_keyframe_interval_ms > 600_000 {
-            return invalid(format!(
-                "still_keyframe_interval_ms is {}; use keyframe_interval_ms ({}) to 600000",
-                self.still_keyframe_interval_ms, self.keyframe_interval_ms
-            ));
-        }
-        let Some((w, h)) = self.size.or(source_size) else {
-            return invalid(
-                "size is not set and the source has no size of its own; set size, e.g. [1920, 1080]".into(),
-            );
-        };
-        let (width, height) = (w + w % 2, h + h % 2);
-        let (long, short) = (width.max(height), width.min(height));
-        if w < MIN_DIMENSION || h < MIN_DIMENSION || long > MAX_DIMENSION || short > MAX_SHORT_DIMENSION {
-            return invalid(format!(
-                "output size {w}x{h} is outside what H.264 (OpenH264) can encode; use {MIN_DIMENSION}x{MIN_DIMENSION} to {MAX_DIMENSION}x{MAX_SHORT_DIMENSION} (or {MAX_SHORT_DIMENSION}x{MAX_DIMENSION})"
-            ));
-        }
+        .check()?;
         let out_dir = match &self.out_dir {
             Some(dir) => dir.clone(),
             None => default_out_dir()?,
         };
         Ok(Settings {
             out_dir,
-            width,
-            height,
-            fps: self.fps,
-            bitrate_bps: self.bitrate_kbps * 1000,
             fragment_interval: Duration::from_millis(self.fragment_interval_ms.into()),
-            keyframe_interval: Duration::from_millis(self.keyframe_interval_ms.into()),
-            still_keyframe_interval: Duration::from_millis(self.still_keyframe_interval_ms.into()),
-            content: self.content,
+            encode,
         })
     }
 }
@@ -287,7 +192,7 @@ mod tests {
             ..Default::default()
         };
         let s = config.resolve(None).unwrap();
-        assert_eq!((s.width, s.height), (1280, 720));
+        assert_eq!((s.encode.width, s.encode.height), (1280, 720));
         let portrait = RecorderConfig {
             size: Some((2160, 3840)),
             ..config

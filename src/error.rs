@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+/// The typed cause an [`Error`] keeps, for callers who inspect the chain (`Error::source`).
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Result alias used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -43,16 +46,28 @@ pub enum Error {
     },
 
     /// The frame source failed (a raw input cut short, a window that cannot be captured, ...).
-    #[error("frame source: {0}")]
-    Source(String),
+    #[error("frame source: {message}")]
+    Source {
+        /// What failed and what to do (complete on its own: C callers see only this).
+        message: String,
+        /// The underlying error, where there is one.
+        #[source]
+        cause: Option<Cause>,
+    },
 
     /// A pushed frame does not describe a valid BGRA image.
     #[error("invalid frame: {0}")]
     InvalidFrame(String),
 
     /// OpenH264 refused the configuration or a frame.
-    #[error("H.264 encoder: {0}")]
-    Encoder(String),
+    #[error("H.264 encoder: {message}")]
+    Encoder {
+        /// What failed (complete on its own: C callers see only this).
+        message: String,
+        /// OpenH264's error.
+        #[source]
+        cause: Option<Cause>,
+    },
 
     /// Pushed or raw PCM that classrec cannot take (sample rate, channel count, sample format);
     /// the message names the accepted values.
@@ -77,6 +92,15 @@ pub enum Error {
     #[error("upload: {0}")]
     Upload(String),
 
+    /// An upload journal (`<recording>.mp4.upload.json`) cannot be read as JSON.
+    #[error("upload journal `{path}` is damaged ({source}); delete it to upload the recording again from the start")]
+    DamagedJournal {
+        /// The journal file.
+        path: PathBuf,
+        /// What the JSON parser found.
+        source: serde_json::Error,
+    },
+
     /// The completion callback could not be delivered (after every retry).
     #[error("callback: {0}")]
     Callback(String),
@@ -95,6 +119,32 @@ pub enum Error {
 }
 
 impl Error {
+    /// An [`Error::Source`] without an underlying error.
+    pub(crate) fn source(message: impl Into<String>) -> Self {
+        Error::Source {
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// An [`Error::Source`] caused by `cause`; its text ends the message.
+    pub(crate) fn source_caused(context: &str, cause: impl Into<Cause>) -> Self {
+        let cause = cause.into();
+        Error::Source {
+            message: format!("{context}: {cause}"),
+            cause: Some(cause),
+        }
+    }
+
+    /// An [`Error::Encoder`] caused by `cause`; its text ends the message.
+    pub(crate) fn encoder_caused(context: &str, cause: impl Into<Cause>) -> Self {
+        let cause = cause.into();
+        Error::Encoder {
+            message: format!("{context}: {cause}"),
+            cause: Some(cause),
+        }
+    }
+
     /// An [`Error::Io`] with a context line.
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {

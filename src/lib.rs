@@ -4,8 +4,8 @@
 //! (fragmented and fsync'd while recording, an ordinary MP4 after stop) into
 //! `<home>/TClass/record`.
 //!
-//! The pipeline, one module per stage: [`capture`] → `encode` → `mux` → (upload, notify), with
-//! the C ABI apart in `capi`.
+//! The pipeline, one module per stage: [`capture`] → `encode` → `mux` → `upload` → `notify`,
+//! with the C ABI apart in `capi` (docs/ARCHITECTURE.md is the map).
 //!
 //! ```no_run
 //! use classrec::{Recorder, RecorderConfig, SourceConfig, SyntheticScene};
@@ -31,11 +31,13 @@ pub mod capture;
 mod config;
 mod encode;
 mod error;
+mod event;
+mod files;
 mod mux;
 mod notify;
-mod output;
 mod queue;
 mod recorder;
+mod secret;
 mod stats;
 mod upload;
 
@@ -43,20 +45,25 @@ mod upload;
 #[cfg(feature = "bench")]
 #[doc(hidden)]
 pub mod internals {
-    pub use crate::encode::{EncodedPicture, H264Encoder, H264Settings, PictureMaker, I420};
-    pub use crate::mux::{HybridWriter, Sample, TrackInfo};
+    pub use crate::encode::{EncodedPicture, H264Encoder, H264Settings, PictureMaker, Sample, TrackInfo, I420};
+    pub use crate::mux::HybridWriter;
 }
 
-pub use capture::{list_windows, Frame, FramePusher, FrameSource, SourceEvent, SyntheticScene, WindowInfo};
-pub use config::{default_out_dir, ContentType, RecorderConfig, SourceConfig, BITRATE_RANGE_KBPS, MAX_FPS};
-pub use encode::{default_aac_bitrate, AudioEncoder, AudioPacket, AudioTrackInfo, FdkAacEncoder};
+pub use capture::{
+    list_windows, Frame, FramePusher, FrameSource, SourceConfig, SourceEvent, SyntheticScene, WindowInfo,
+};
+pub use config::{default_out_dir, RecorderConfig};
+pub use encode::{
+    default_aac_bitrate, AudioEncoder, AudioPacket, AudioTrackInfo, ContentType, FdkAacEncoder, BITRATE_RANGE_KBPS, MAX_FPS,
+};
 pub use error::{Error, Result};
-pub use mux::{needs_recovery, recover, FragmentInfo, Recovered};
+pub use event::{Event, FragmentInfo, Recording, Recovered, StopReason, UploadProgress, UploadedObject};
+pub use mux::{needs_recovery, recover, recover_folder};
 pub use notify::{body as callback_body, sign as callback_sign, CallbackConfig, ClassInfo, RecordFacts, Role};
-pub use output::recover_folder;
-pub use recorder::{Event, Recorder, Recording, StopReason};
+pub use recorder::Recorder;
+pub use secret::Secret;
 pub use stats::Stats;
 pub use upload::{
-    Journal, JournalPart, ObjectInfo, Secret, UploadConfig, UploadProgress, UploadState, UploadTarget, UploadedObject,
-    Uploader, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE,
+    Journal, JournalPart, ObjectInfo, UploadConfig, UploadState, UploadTarget, Uploader, MAX_PARTS, MAX_PART_SIZE,
+    MIN_PART_SIZE,
 };

@@ -2,23 +2,34 @@
 //! here; the rest of the crate has no FFI types.
 //!
 //! House rules (rustls-ffi, wasmtime's c-api): opaque handles named `classrec_<type>`, functions
-//! `classrec_<type>_<verb>`; fallible functions return a [`classrec_result`] and write their
-//! out-params only on success; every body runs behind a panic boundary; every pointer is
-//! NULL-checked; `_free(NULL)` is a no-op. Error text is kept per handle (callbacks run on worker
-//! threads, so no thread-locals) and copied into caller buffers.
+//! `classrec_<type>_<verb>`; fallible functions return a
+//! [`classrec_result`](result::classrec_result) and write their out-params only on success;
+//! every body runs behind a panic boundary; every pointer is NULL-checked; `_free(NULL)` is a
+//! no-op. Error text is kept per handle (callbacks run on worker threads, so no thread-locals)
+//! and copied into caller buffers.
+//!
+//! One module per C type, built on the crate's public Rust API (`crate::Recorder`, `crate::Event`,
+//! ...). The modules, each using only those listed before it: [`result`] (`classrec_result`),
+//! [`boundary`] (the panic guard, per-handle error text, out-params), [`strings`] (C strings in
+//! and out), [`recording`] (`classrec_recording`, `classrec_stats`), [`event`] (`classrec_event`,
+//! the callbacks and their thread), and the entry points: [`windows`], [`recorder`]
+//! (`classrec_recorder`), [`uploader`] (`classrec_uploader`).
 #![allow(unsafe_code, non_camel_case_types)]
 
+// cbindgen writes the functions module by module, in declaration order: `result` and `windows`
+// come first to keep the header's order (rustfmt sorts `mod`s only within a group).
+mod result;
+
+mod windows;
+
+mod boundary;
+mod event;
 mod recorder;
+mod recording;
 mod strings;
 mod uploader;
 
 use std::ffi::c_char;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Mutex, MutexGuard};
-
-use crate::error::Error;
-
-use strings::{copy_text, ErrorSlot};
 
 // The version macros of the header; cbindgen reads them, Rust code does not (a unit test checks
 // them against Cargo.toml).
@@ -32,254 +43,11 @@ pub const CLASSREC_VERSION_MINOR: u32 = 1;
 #[allow(dead_code)]
 pub const CLASSREC_VERSION_PATCH: u32 = 0;
 
-/// What a `classrec_*` function reports. Values are explicit and never reused; new ones may be
-/// added, so treat unknown values as errors.
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum classrec_result {
-    /// Success.
-    Ok = 0,
-    /// A required pointer argument was NULL.
-    NullArgument = 1,
-    /// A string argument is not valid UTF-8.
-    InvalidUtf8 = 2,
-    /// The configuration is not valid JSON, or has an unknown field or a wrong type.
-    InvalidJson = 3,
-    /// A configuration value is out of range (the message names the field and the range).
-    InvalidConfig = 4,
-    /// The output folder or file cannot be created or written.
-    Unwritable = 5,
-    /// The disk filled up; what was recorded is kept.
-    DiskFull = 6,
-    /// Another I/O failure.
-    Io = 7,
-    /// The frame source failed (input cut short, window cannot be captured).
-    Source = 8,
-    /// A pushed frame does not describe a valid BGRA picture.
-    InvalidFrame = 9,
-    /// OpenH264 refused the configuration or a frame.
-    Encoder = 10,
-    /// A file is not a recording classrec can read or recover.
-    NotRecoverable = 11,
-    /// The upload failed for good (credentials, bucket, access); the local file is intact.
-    Upload = 12,
-    /// The completion callback could not be delivered after every retry.
-    Callback = 13,
-    /// This user may not record (only a teacher or an assistant may).
-    NotAllowed = 14,
-    /// The recorder has already stopped.
-    Stopped = 15,
-    /// The call does not fit this recorder (e.g. pushing frames to a synthetic source, waiting
-    /// for an upload that is not configured).
-    WrongState = 16,
-    /// The wait ended before the outcome was known.
-    Timeout = 17,
-    /// A bug in classrec (a panic was caught at the boundary); the message says where.
-    Internal = 18,
-}
-
-impl classrec_result {
-    /// The code for a crate error.
-    fn of(error: &Error) -> classrec_result {
-        match error {
-            Error::InvalidConfig(_) => classrec_result::InvalidConfig,
-            Error::Unwritable { .. } => classrec_result::Unwritable,
-            Error::DiskFull { .. } => classrec_result::DiskFull,
-            Error::Io { .. } => classrec_result::Io,
-            Error::Source(_) => classrec_result::Source,
-            Error::InvalidFrame(_) => classrec_result::InvalidFrame,
-            Error::Encoder(_) => classrec_result::Encoder,
-            // Placeholders until the ABI gets audio codes of its own (sound issue).
-            Error::InvalidAudio(_) => classrec_result::InvalidFrame,
-            Error::AudioEncoder(_) => classrec_result::Encoder,
-            Error::NotRecoverable { .. } => classrec_result::NotRecoverable,
-            Error::Upload(_) => classrec_result::Upload,
-            Error::Callback(_) => classrec_result::Callback,
-            Error::NotAllowed(_) => classrec_result::NotAllowed,
-            Error::Stopped => classrec_result::Stopped,
-            Error::Internal(_) => classrec_result::Internal,
-        }
-    }
-}
-
-/// A failed call inside the C ABI: the code and the text the caller can read back.
-#[derive(Debug)]
-pub(crate) struct Failure {
-    code: classrec_result,
-    message: String,
-}
-
-impl Failure {
-    fn new(code: classrec_result, message: impl Into<String>) -> Failure {
-        Failure {
-            code,
-            message: message.into(),
-        }
-    }
-
-    fn null(name: &str) -> Failure {
-        Failure::new(
-            classrec_result::NullArgument,
-            format!("`{name}` is NULL; pass a valid pointer"),
-        )
-    }
-}
-
-impl From<Error> for Failure {
-    fn from(error: Error) -> Failure {
-        Failure::new(classrec_result::of(&error), error.to_string())
-    }
-}
-
-/// Runs `body` behind the panic boundary; a panic becomes [`classrec_result::Internal`].
-fn guarded(body: impl FnOnce() -> Result<(), Failure>) -> Result<(), Failure> {
-    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
-        Err(Failure::new(
-            classrec_result::Internal,
-            format!("internal error (please report): panic: {what}"),
-        ))
-    })
-}
-
-/// A handle that keeps its last error.
-pub(crate) trait Handle {
-    /// Where the handle's last error text is kept.
-    fn errors(&self) -> &ErrorSlot;
-}
-
-/// Runs `body` on a handle behind the panic boundary, recording a failure's text on the handle.
-///
-/// # Safety
-/// `handle` is NULL or points to a live handle.
-unsafe fn on_handle<H: Handle>(handle: *const H, body: impl FnOnce(&H) -> Result<(), Failure>) -> classrec_result {
-    // SAFETY: NULL or live by the caller's contract.
-    match unsafe { handle.as_ref() } {
-        Some(handle) => handle.errors().report(guarded(|| body(handle))),
-        None => classrec_result::NullArgument,
-    }
-}
-
-/// Copies a handle's last error text into a caller buffer (see `classrec_recorder_last_error`).
-///
-/// # Safety
-/// `handle` is NULL or live; `buf` is NULL or valid for `len` bytes; `needed_out` is NULL or
-/// valid for one write.
-unsafe fn last_error<H: Handle>(
-    handle: *const H,
-    buf: *mut c_char,
-    len: usize,
-    needed_out: *mut usize,
-) -> classrec_result {
-    // SAFETY: forwarded caller contract.
-    match unsafe { handle.as_ref() } {
-        Some(handle) => {
-            // SAFETY: forwarded caller contract.
-            unsafe { copy_text(&handle.errors().text(), buf, len, needed_out) };
-            classrec_result::Ok
-        }
-        None => classrec_result::NullArgument,
-    }
-}
-
-/// Drops a handle made by `Box::into_raw`, behind the panic boundary. NULL is a no-op.
-///
-/// # Safety
-/// `handle` is NULL or came from `Box::into_raw` and is not used afterwards.
-unsafe fn free_handle<H>(handle: *mut H) {
-    if handle.is_null() {
-        return;
-    }
-    let _ = guarded(|| {
-        // SAFETY: from Box::into_raw, freed once by the caller's contract.
-        drop(unsafe { Box::from_raw(handle) });
-        Ok(())
-    });
-}
-
-/// Parses a configuration: the Rust `RecorderConfig`'s fields as JSON.
-fn parse_config(json: &str) -> Result<crate::RecorderConfig, Failure> {
-    serde_json::from_str(json).map_err(|e| {
-        Failure::new(
-            classrec_result::InvalidJson,
-            format!("configuration JSON: {e}; the fields are those of RecorderConfig (README, section C ABI)"),
-        )
-    })
-}
-
-/// Locks a mutex, also after a panic elsewhere poisoned it (the data stays consistent: every
-/// critical section here is a single call).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// The library version as a NUL-terminated UTF-8 string with static lifetime, e.g. `"0.1.0"`.
 /// Any thread.
 #[no_mangle]
 pub extern "C" fn classrec_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
-}
-
-/// A short, static, NUL-terminated description of a `classrec_result` value (e.g.
-/// `"invalid JSON"`), for logs. Unknown values give `"unknown result"`. Any thread.
-#[no_mangle]
-pub extern "C" fn classrec_result_name(result: u32) -> *const c_char {
-    // Taken as an integer: a C caller may pass any value, and an out-of-range enum is UB in Rust.
-    let text: &'static str = match result {
-        0 => "ok\0",
-        1 => "NULL argument\0",
-        2 => "invalid UTF-8\0",
-        3 => "invalid JSON\0",
-        4 => "invalid configuration\0",
-        5 => "folder or file not writable\0",
-        6 => "disk full\0",
-        7 => "I/O error\0",
-        8 => "frame source failed\0",
-        9 => "invalid frame\0",
-        10 => "H.264 encoder error\0",
-        11 => "not recoverable\0",
-        12 => "upload failed\0",
-        13 => "callback failed\0",
-        14 => "not allowed to record\0",
-        15 => "recorder already stopped\0",
-        16 => "wrong state for this call\0",
-        17 => "timed out\0",
-        18 => "internal error\0",
-        _ => "unknown result\0",
-    };
-    text.as_ptr().cast()
-}
-
-/// Lists the windows that can be recorded as a JSON array of `{"id", "title", "width", "height"}`
-/// (`id` goes into a configuration's `{"source": {"kind": "window", "id": …}}`). `*json_out`
-/// receives a string to release with `classrec_string_free`. On failure (no X server, a platform
-/// without window capture) the reason is copied into `error_buf` (`error_len` bytes; NULL/0 to
-/// skip). Any thread.
-///
-/// # Safety
-/// `json_out` is NULL or valid for one write; `error_buf` is NULL or valid for `error_len` bytes.
-#[no_mangle]
-pub unsafe extern "C" fn classrec_windows_list(
-    json_out: *mut *mut c_char,
-    error_buf: *mut c_char,
-    error_len: usize,
-) -> classrec_result {
-    // SAFETY: forwarded caller contract.
-    unsafe {
-        strings::report_to_buffer(error_buf, error_len, || {
-            if json_out.is_null() {
-                return Err(Failure::null("json_out"));
-            }
-            let windows = crate::list_windows()?;
-            let json =
-                serde_json::to_string(&windows).map_err(|e| Failure::new(classrec_result::Internal, e.to_string()))?;
-            strings::write_out(json_out, "json_out", strings::owned_string(json))
-        })
-    }
 }
 
 #[cfg(test)]
@@ -294,12 +62,5 @@ mod tests {
             env!("CARGO_PKG_VERSION"),
             "update the constants in src/capi/mod.rs"
         );
-    }
-
-    #[test]
-    fn a_panic_becomes_internal_with_its_message() {
-        let failure = guarded(|| panic!("boom")).unwrap_err();
-        assert_eq!(failure.code, classrec_result::Internal);
-        assert!(failure.message.contains("boom"), "{}", failure.message);
     }
 }

@@ -5,8 +5,9 @@ use std::ffi::c_char;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::strings::{owned_string, report_to_buffer, str_arg, write_out, ErrorSlot};
-use super::{classrec_result, on_handle, Failure, Handle};
+use super::boundary::{free_handle, last_error, on_handle, report_to_buffer, write_out, ErrorSlot, Handle};
+use super::result::{classrec_result, ApiError};
+use super::strings::{owned_string, parse_config, str_arg};
 use crate::queue::latest_queue;
 use crate::{Event, Uploader};
 
@@ -42,12 +43,12 @@ pub unsafe extern "C" fn classrec_uploader_new(
     // SAFETY: forwarded caller contract.
     unsafe {
         report_to_buffer(error_buf, error_len, || {
-            let config = super::parse_config(str_arg(config_json, "config_json")?)?;
+            let config = parse_config(str_arg(config_json, "config_json")?)?;
             if uploader_out.is_null() {
-                return Err(Failure::null("uploader_out"));
+                return Err(ApiError::null("uploader_out"));
             }
             let upload = config.upload.as_ref().ok_or_else(|| {
-                Failure::new(
+                ApiError::new(
                     classrec_result::InvalidConfig,
                     "the configuration has no `upload` section; add one naming the S3 bucket or folder",
                 )
@@ -83,16 +84,18 @@ pub unsafe extern "C" fn classrec_uploader_resume_pending(
     // SAFETY: forwarded caller contract.
     unsafe {
         on_handle(uploader, |handle| {
+            // Internal (pub(crate)): the public `Uploader::resume_pending` does not report callback
+            // failures; they arrive only as events, on a queue it does not take.
             let (events_tx, events) = latest_queue(1024);
             let results = handle
                 .uploader
                 .resume_pending_with_events(&handle.folder, Some(&events_tx));
-            let mut failures: Vec<Failure> = Vec::new();
+            let mut failures: Vec<ApiError> = Vec::new();
             let mut uploaded = 0;
             for (path, result) in results {
                 match result {
                     Ok(_) => uploaded += 1,
-                    Err(e) => failures.push(Failure::new(
+                    Err(e) => failures.push(ApiError::new(
                         classrec_result::of(&e),
                         format!("`{}`: {e}", path.display()),
                     )),
@@ -100,7 +103,7 @@ pub unsafe extern "C" fn classrec_uploader_resume_pending(
             }
             for event in events.try_iter() {
                 if let Event::CallbackFailed { message } = event {
-                    failures.push(Failure::new(classrec_result::Callback, format!("callback: {message}")));
+                    failures.push(ApiError::new(classrec_result::Callback, format!("callback: {message}")));
                 }
             }
             if let Some(first) = failures.first() {
@@ -109,7 +112,7 @@ pub unsafe extern "C" fn classrec_uploader_resume_pending(
                     .map(|f| f.message.as_str())
                     .collect::<Vec<_>>()
                     .join("\n");
-                return Err(Failure::new(first.code, text));
+                return Err(ApiError::new(first.code, text));
             }
             if !uploaded_out.is_null() {
                 write_out(uploaded_out, "uploaded_out", uploaded)?;
@@ -142,7 +145,7 @@ pub unsafe extern "C" fn classrec_uploader_list(
                 false => str_arg(prefix, "prefix")?.to_owned(),
             };
             if json_out.is_null() {
-                return Err(Failure::null("json_out"));
+                return Err(ApiError::null("json_out"));
             }
             let ttl = Duration::from_secs(url_ttl_seconds.into());
             let objects: Vec<serde_json::Value> = handle
@@ -179,10 +182,10 @@ pub unsafe extern "C" fn classrec_uploader_presign(
         on_handle(uploader, |handle| {
             let key = str_arg(key, "key")?;
             if url_out.is_null() {
-                return Err(Failure::null("url_out"));
+                return Err(ApiError::null("url_out"));
             }
             if !(1..=MAX_PRESIGN_SECONDS).contains(&ttl_seconds) {
-                return Err(Failure::new(
+                return Err(ApiError::new(
                     classrec_result::InvalidConfig,
                     format!("ttl_seconds is {ttl_seconds}; use 1 to {MAX_PRESIGN_SECONDS} (7 days, S3's limit)"),
                 ));
@@ -211,7 +214,7 @@ pub unsafe extern "C" fn classrec_uploader_last_error(
     needed_out: *mut usize,
 ) -> classrec_result {
     // SAFETY: forwarded caller contract.
-    unsafe { super::last_error(uploader, buf, len, needed_out) }
+    unsafe { last_error(uploader, buf, len, needed_out) }
 }
 
 /// Releases an uploader. NULL is a no-op. Must be the last call on `uploader`.
@@ -221,5 +224,5 @@ pub unsafe extern "C" fn classrec_uploader_last_error(
 #[no_mangle]
 pub unsafe extern "C" fn classrec_uploader_free(uploader: *mut classrec_uploader) {
     // SAFETY: forwarded caller contract.
-    unsafe { super::free_handle(uploader) }
+    unsafe { free_handle(uploader) }
 }

@@ -6,6 +6,7 @@
 
 pub mod audio;
 mod buffers;
+mod open;
 mod pacer;
 mod pushed;
 mod raw;
@@ -18,6 +19,8 @@ mod x11;
 use std::time::{Duration, Instant};
 
 pub use buffers::FrameBuffers;
+pub(crate) use open::open;
+pub use open::{list_windows, SourceConfig};
 pub(crate) use pacer::Pacer;
 pub use pushed::{FramePusher, PushedSource};
 pub use raw::RawSource;
@@ -130,44 +133,9 @@ pub struct WindowInfo {
     pub height: u32,
 }
 
-/// Lists the windows that can be recorded: X11 windows on Linux (`$DISPLAY`), top-level windows
-/// on Windows.
-pub fn list_windows() -> Result<Vec<WindowInfo>> {
-    #[cfg(target_os = "linux")]
-    return x11::list_windows();
-    #[cfg(windows)]
-    return windows::list_windows();
-    #[cfg(not(any(target_os = "linux", windows)))]
-    return Err(no_window_capture());
-}
-
-/// Opens the platform's window capture for the window with this `id`, or else titled `title`
-/// (exactly, then in part).
-pub(crate) fn open_window(
-    title: Option<&str>,
-    id: Option<u64>,
-    fps: u32,
-    clock: Clock,
-) -> Result<Box<dyn FrameSource>> {
-    if title.is_none() && id.is_none() {
-        return Err(Error::InvalidConfig(
-            "a window source needs `title` or `id`; list the windows with `record --list-windows`".into(),
-        ));
-    }
-    #[cfg(target_os = "linux")]
-    return Ok(Box::new(x11::X11Source::open(title, id, fps, clock)?));
-    #[cfg(windows)]
-    return {
-        let _ = fps; // frames arrive when the window changes; the recorder paces them
-        Ok(Box::new(windows::WindowsSource::open(title, id, clock)?))
-    };
-    #[cfg(not(any(target_os = "linux", windows)))]
-    return Err(no_window_capture());
-}
-
 #[cfg(not(any(target_os = "linux", windows)))]
-fn no_window_capture() -> Error {
-    Error::Source("window capture is not available on this platform; push frames instead (source `pushed`)".into())
+pub(super) fn no_window_capture() -> Error {
+    Error::source("window capture is not available on this platform; push frames instead (source `pushed`)".into())
 }
 
 /// What a source has to say.

@@ -93,7 +93,7 @@ impl FrameSource for RawSource {
         let row = self.width as usize * 4;
         let mut data = self.buffers.take(row * self.height as usize);
         let got = read_full(&mut *self.input, &mut data)
-            .map_err(|e| Error::Source(format!("reading raw frame {}: {e}", self.index)))?;
+            .map_err(|e| Error::source_caused(&format!("reading raw frame {}", self.index), e))?;
         if got == 0 {
             return Ok(SourceEvent::Ended(format!(
                 "raw input ended after {} frames",
@@ -101,7 +101,7 @@ impl FrameSource for RawSource {
             )));
         }
         if got < data.len() {
-            return Err(Error::Source(format!(
+            return Err(Error::source(format!(
                 "raw input ended inside frame {}: {got} of {} bytes; check --input-size ({}x{} BGRA)",
                 self.index,
                 data.len(),

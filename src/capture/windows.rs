@@ -53,7 +53,7 @@ impl GraphicsCaptureApiHandler for Forwarder {
         let timestamp = self.clock.now();
         let mut buffer = frame
             .buffer()
-            .map_err(|e| Error::Source(format!("reading a captured frame: {e}")))?;
+            .map_err(|e| Error::source_caused("reading a captured frame", e))?;
         let (width, height, stride) = (buffer.width(), buffer.height(), buffer.row_pitch() as usize);
         // Rows are `row_pitch` bytes apart (padded), never assume width * 4.
         let len = Frame::byte_len(width, height, stride)?;
@@ -98,7 +98,7 @@ fn window_id(window: &Window) -> u64 {
 
 /// Lists the top-level windows that can be captured.
 pub(crate) fn list_windows() -> Result<Vec<WindowInfo>> {
-    let windows = Window::enumerate().map_err(|e| Error::Source(format!("listing windows: {e}")))?;
+    let windows = Window::enumerate().map_err(|e| Error::source_caused("listing windows", e))?;
     Ok(windows
         .iter()
         .filter_map(|w| {
@@ -117,7 +117,7 @@ fn find(title: Option<&str>, id: Option<u64>) -> Result<Window> {
         let window = Window::from_raw_hwnd(id as usize as *mut std::ffi::c_void);
         return match window.is_valid() {
             true => Ok(window),
-            false => Err(Error::Source(format!(
+            false => Err(Error::source(format!(
                 "no capturable window with HWND {id:#x}; list them with `record --list-windows`"
             ))),
         };
@@ -126,7 +126,7 @@ fn find(title: Option<&str>, id: Option<u64>) -> Result<Window> {
     Window::from_name(title)
         .or_else(|_| Window::from_contains_name(title))
         .map_err(|_| {
-            Error::Source(format!(
+            Error::source(format!(
                 "no window titled `{title}` (exactly or in part); list them with `record --list-windows`"
             ))
         })
@@ -136,14 +136,14 @@ impl WindowsSource {
     /// Starts capturing the window with HWND `id`, or titled `title` (exact, then substring).
     pub fn open(title: Option<&str>, id: Option<u64>, clock: Clock) -> Result<WindowsSource> {
         if !GraphicsCaptureApi::is_supported().unwrap_or(false) {
-            return Err(Error::Source(
+            return Err(Error::source(
                 "Windows.Graphics.Capture is unavailable: it needs Windows 10 version 1903 or later with the \
                  Desktop Window Manager running; update Windows, or push frames instead (source `pushed`)"
                     .into(),
             ));
         }
         if CAPTURING.swap(true, Ordering::AcqRel) {
-            return Err(Error::Source(
+            return Err(Error::source(
                 "another window capture is running in this process; stop that recording first (one capture at a time)"
                     .into(),
             ));
@@ -179,7 +179,7 @@ impl WindowsSource {
             (to_source, clock),
         );
         let control = Forwarder::start_free_threaded(settings)
-            .map_err(|e| Error::Source(format!("starting Windows.Graphics.Capture: {e}")))?;
+            .map_err(|e| Error::source_caused("starting Windows.Graphics.Capture", e))?;
         Ok(WindowsSource {
             control: Some(control),
             frames,

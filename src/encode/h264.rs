@@ -10,7 +10,7 @@ use openh264::formats::YUVSlices;
 use openh264::{OpenH264API, Timestamp};
 
 use super::picture::I420;
-use crate::config::ContentType;
+use super::settings::ContentType;
 use crate::error::{Error, Result};
 
 /// The quantizer range (lower is finer); see [`H264Encoder::new`] for the measurements.
@@ -80,7 +80,7 @@ impl H264Encoder {
             .num_threads(1)
             .vui(VuiConfig::bt709());
         let encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
-            .map_err(|e| Error::Encoder(format!("cannot start OpenH264: {e}")))?;
+            .map_err(|e| Error::encoder_caused("cannot start OpenH264", e))?;
         Ok(H264Encoder { encoder })
     }
 
@@ -95,7 +95,7 @@ impl H264Encoder {
         let bitstream = self
             .encoder
             .encode_at(&yuv, Timestamp::from_millis(timestamp.as_millis() as u64))
-            .map_err(|e| Error::Encoder(format!("encoding a {}x{} picture failed: {e}", size.0, size.1)))?;
+            .map_err(|e| Error::encoder_caused(&format!("encoding a {}x{} picture failed", size.0, size.1), e))?;
         if matches!(bitstream.frame_type(), FrameType::Skip | FrameType::Invalid) {
             return Ok(None);
         }

@@ -8,6 +8,8 @@
 mod aac;
 mod h264;
 mod picture;
+mod sample;
+mod settings;
 
 use std::time::Duration;
 
@@ -18,11 +20,12 @@ pub use h264::{H264Encoder, H264Settings};
 pub use picture::PictureMaker;
 #[cfg(feature = "bench")]
 pub use picture::I420;
+pub use sample::{Sample, TrackInfo};
+pub use settings::{ContentType, BITRATE_RANGE_KBPS, MAX_FPS};
+pub(crate) use settings::{EncodeRequest, EncodeSettings};
 
 use crate::capture::{Frame, FrameBuffers};
-use crate::config::Settings;
 use crate::error::Result;
-use crate::mux::{Sample, TrackInfo};
 
 /// What happened to a frame.
 #[derive(Debug)]
@@ -52,7 +55,7 @@ pub(crate) struct EncodeStage {
 }
 
 impl EncodeStage {
-    pub(crate) fn new(settings: &Settings, buffers: FrameBuffers) -> Result<Self> {
+    pub(crate) fn new(settings: &EncodeSettings, buffers: FrameBuffers) -> Result<Self> {
         Ok(EncodeStage {
             pictures: PictureMaker::new(settings.width, settings.height),
             encoder: H264Encoder::new(H264Settings {

@@ -4,6 +4,8 @@
 //! private and its `MoovBox` writes no `mvex`, so it is used only as an independent reader
 //! (recovery, tests), never as our writer.
 
+use crate::encode::TrackInfo;
+
 /// Media timescale: ticks per second (90 kHz, the usual for video; 1/15 s and 1/30 s are exact).
 pub(crate) const TIMESCALE: u32 = 90_000;
 /// Movie (mvhd) timescale: milliseconds.
@@ -18,19 +20,6 @@ pub(crate) const DELTA_SAMPLE_FLAGS: u32 = 0x0101_0000;
 const TFHD_DEFAULT_BASE_IS_MOOF: u32 = 0x02_0000;
 /// `trun` flags: data offset, and per-sample duration, size and flags.
 pub(crate) const TRUN_FLAGS: u32 = 0x01 | 0x100 | 0x200 | 0x400;
-
-/// What the video track is: size and H.264 parameter sets.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TrackInfo {
-    /// Picture width.
-    pub width: u32,
-    /// Picture height.
-    pub height: u32,
-    /// Sequence parameter set (one NAL unit, no start code).
-    pub sps: Vec<u8>,
-    /// Picture parameter set (one NAL unit, no start code).
-    pub pps: Vec<u8>,
-}
 
 /// One sample as stored: its size, how long it shows, whether it is a keyframe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! Mux: the crash-safe "hybrid" MP4 (DESIGN.md, File format).
+//! Mux: the crash-safe "hybrid" MP4 (docs/ARCHITECTURE.md, File format).
 //!
 //! While recording the file is `ftyp moov(mvex) free(16) [moof mdat]*`, every fragment fsync'd.
 //! [`HybridWriter::finish`] appends a full `moov` and patches the head into `ftyp free mdat moov`,
@@ -12,23 +12,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub(crate) use recover::finalized_duration;
-pub use recover::{needs_recovery, recover, Recovered};
+pub use recover::{needs_recovery, recover, recover_folder};
 
-pub use boxes::TrackInfo;
 use boxes::{FragmentIndex, SampleInfo, RESERVED_LEN, TIMESCALE};
 
+use crate::encode::{Sample, TrackInfo};
 use crate::error::{is_disk_full, Error, Result};
-
-/// One encoded picture, ready for the file: length-prefixed NAL units.
-#[derive(Clone, Debug)]
-pub struct Sample {
-    /// When it shows, on the recording's timeline.
-    pub timestamp: Duration,
-    /// Length-prefixed NAL units.
-    pub data: Vec<u8>,
-    /// True for an IDR picture.
-    pub keyframe: bool,
-}
+use crate::event::FragmentInfo;
+use crate::files::write_at;
 
 /// Where the head's boxes are, so finalize can patch them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,19 +34,6 @@ impl HeadLayout {
     fn fragments_start(&self) -> u64 {
         self.reserved_offset + RESERVED_LEN
     }
-}
-
-/// What a committed fragment added to the file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FragmentInfo {
-    /// 1-based fragment number.
-    pub index: u32,
-    /// File offset where the fragment starts.
-    pub start: u64,
-    /// File offset where it ends (the file's committed length).
-    pub end: u64,
-    /// Media time covered so far, up to the end of this fragment.
-    pub duration: Duration,
 }
 
 /// A duration in media ticks, rounded to the nearest tick (1/15 s is 6000 ticks, not 5999).
@@ -294,44 +272,4 @@ fn finalize(
     write_at(file, head.reserved_offset, &mdat)
         .and_then(|()| file.sync_data())
         .map_err(|e| fail("patching", e))
-}
-
-/// Positional write of the whole buffer (no shared cursor).
-fn write_at(file: &File, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::FileExt::write_all_at(file, bytes, offset)
-    }
-    #[cfg(windows)]
-    {
-        let mut done = 0;
-        while done < bytes.len() {
-            let n = std::os::windows::fs::FileExt::seek_write(file, &bytes[done..], offset + done as u64)?;
-            if n == 0 {
-                return Err(std::io::ErrorKind::WriteZero.into());
-            }
-            done += n;
-        }
-        Ok(())
-    }
-}
-
-/// Positional read filling the whole buffer (no shared cursor, safe while the file grows).
-pub(crate) fn read_at(file: &File, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-    }
-    #[cfg(windows)]
-    {
-        let mut done = 0;
-        while done < buf.len() {
-            let n = std::os::windows::fs::FileExt::seek_read(file, &mut buf[done..], offset + done as u64)?;
-            if n == 0 {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-            done += n;
-        }
-        Ok(())
-    }
 }

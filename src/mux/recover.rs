@@ -8,30 +8,15 @@ use std::time::Duration;
 
 use mp4::{MoovBox, ReadBox};
 
-use super::boxes::{FragmentIndex, SampleInfo, TrackInfo, KEY_SAMPLE_FLAGS, RESERVED_LEN};
-use super::{finalize_fitting, read_at, ticks_to_duration, HeadLayout};
+use super::boxes::{FragmentIndex, SampleInfo, KEY_SAMPLE_FLAGS, RESERVED_LEN};
+use super::{finalize_fitting, ticks_to_duration, HeadLayout};
+use crate::encode::TrackInfo;
 use crate::error::{Error, Result};
-use crate::output::RecordingLock;
+use crate::event::Recovered;
+use crate::files::{read_at, recordings_in, RecordingLock};
 
 /// The largest initial `moov` we accept (ours is about 1 KiB).
 const MAX_HEAD_MOOV: u64 = 1 << 20;
-
-/// What [`recover`] did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Recovered {
-    /// The recording.
-    pub path: PathBuf,
-    /// True when the file was already an ordinary, finalized MP4 and was left untouched.
-    pub already_finalized: bool,
-    /// Complete fragments kept.
-    pub fragments: u32,
-    /// Playable duration of the recovered file.
-    pub duration: Duration,
-    /// Bytes of a torn last fragment that were cut off.
-    pub dropped_bytes: u64,
-    /// Final file size.
-    pub bytes: u64,
-}
 
 fn not_recoverable(path: &Path, reason: impl Into<String>) -> Error {
     Error::NotRecoverable {
@@ -279,4 +264,24 @@ pub fn recover(path: &Path) -> Result<Recovered> {
         dropped_bytes: len - end,
         bytes,
     })
+}
+/// Recovers every unfinalized recording in `dir` that no recorder is writing.
+/// Returns one entry per file that needed it.
+pub fn recover_folder(dir: &Path) -> Vec<(PathBuf, Result<Recovered>)> {
+    let mut out = Vec::new();
+    for path in recordings_in(dir) {
+        if !needs_recovery(&path).unwrap_or(false) {
+            continue;
+        }
+        match RecordingLock::try_acquire(&path) {
+            Ok(Some(lock)) => {
+                drop(lock);
+                let result = recover(&path);
+                out.push((path, result));
+            }
+            Ok(None) => {} // being recorded right now
+            Err(e) => out.push((path, Err(e))),
+        }
+    }
+    out
 }

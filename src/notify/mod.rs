@@ -1,20 +1,27 @@
 //! Notify: the `local_record_callback` POST that tells the school's backend a recording is
-//! complete in the cloud (seed section 6; DESIGN.md, Completion callback).
+//! complete in the cloud (seed section 6; docs/ARCHITECTURE.md, Completion callback).
 //!
 //! The body follows the seed's *example* where its type table disagrees: `sdkappid` and
 //! `class_id` are numbers, the ids (`teacher_id`, `assistant_id`, `user_id`, `file_id`) and
 //! `file_url` are strings, `file_size` (bytes), `duration` (seconds) and the times (Unix
 //! seconds) are numbers. The URL carries Tencent's public parameters `sdkappid`, `expire_time`,
 //! `random` and `sign = md5_hex(key + expire_time)`; `expire_time` is also in the body.
-//! Delivered means HTTP 200 with JSON `error_code` 0; anything else is retried.
+//! Delivered means HTTP 200 with JSON `error_code` 0; anything else is retried
+//! (`deliver.rs`). One attempt is one POST (`send.rs`).
+//!
+//! Notify knows nothing of uploads: the uploader hands it the facts once the object is complete
+//! and persists the [`CallbackState`] it returns in the upload journal.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod deliver;
+mod send;
 
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
+pub(crate) use deliver::deliver;
+
 use crate::error::{Error, Result};
-use crate::upload::Secret;
+use crate::secret::Secret;
 
 /// Who is recording. Only a teacher or an assistant may record (seed section 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,9 +107,6 @@ fn default_timeout_ms() -> u64 {
     10_000
 }
 
-/// How long a signed callback URL stays valid (Tencent's `expire_time` is a deadline).
-const SIGN_LIFETIME: Duration = Duration::from_secs(300);
-
 /// `md5_hex(key + expire_time)`, Tencent's callback signature.
 pub fn sign(key: &str, expire_time: u64) -> String {
     hex::encode(Md5::digest(format!("{key}{expire_time}").as_bytes()))
@@ -123,6 +127,37 @@ pub struct RecordFacts {
     pub file_size: u64,
     /// Duration in whole seconds (rounded).
     pub duration: u64,
+}
+
+/// Delivery of the completion callback, kept in the upload journal so that a client closed
+/// between attempts goes on (and never delivers twice) on its next start.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackState {
+    /// What the callback reports.
+    pub facts: RecordFacts,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// Delivered (HTTP 200, `error_code` 0): never sent again.
+    pub delivered: bool,
+    /// Gave up after the last retry, with the last reason.
+    pub failed: Option<String>,
+}
+
+impl CallbackState {
+    /// Nothing attempted yet.
+    pub(crate) fn new(facts: RecordFacts) -> Self {
+        CallbackState {
+            facts,
+            attempts: 0,
+            delivered: false,
+            failed: None,
+        }
+    }
+
+    /// Neither delivered nor given up on.
+    pub(crate) fn is_pending(&self) -> bool {
+        !self.delivered && self.failed.is_none()
+    }
 }
 
 /// The callback body, exactly in the seed example's shape:
@@ -155,59 +190,6 @@ pub fn body(class: &ClassInfo, facts: &RecordFacts, expire_time: u64) -> serde_j
             "duration": facts.duration,
         }}
     })
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// One attempt: POST the body with freshly signed URL parameters. `Ok` only for HTTP 200 whose
-/// JSON says `error_code` 0; the error says what the receiver did instead.
-pub(crate) fn attempt(
-    config: &CallbackConfig,
-    class: &ClassInfo,
-    facts: &RecordFacts,
-) -> std::result::Result<(), String> {
-    let expire_time = unix_now() + SIGN_LIFETIME.as_secs();
-    let random = u64::from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .subsec_nanos(),
-    ) % 1_000_000;
-    let separator = if config.url.contains('?') { '&' } else { '?' };
-    let url = format!(
-        "{}{separator}sdkappid={}&expire_time={expire_time}&random={random}&sign={}",
-        config.url,
-        class.sdkappid,
-        sign(&config.key.0, expire_time)
-    );
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_millis(config.timeout_ms)))
-        .build()
-        .new_agent();
-    let payload = body(class, facts, expire_time).to_string();
-    let mut response = agent
-        .post(&url)
-        .header("content-type", "application/json")
-        .send(payload.as_bytes())
-        .map_err(|e| format!("no answer from `{}`: {e}", config.url))?;
-    let status = response.status().as_u16();
-    let text = response.body_mut().read_to_string().unwrap_or_default();
-    if status != 200 {
-        return Err(format!("`{}` answered HTTP {status}", config.url));
-    }
-    let json: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|_| format!("`{}` answered something that is not JSON: {text:.80}", config.url))?;
-    match json.get("error_code").and_then(serde_json::Value::as_i64) {
-        Some(0) => Ok(()),
-        Some(code) => Err(format!("`{}` answered error_code {code}", config.url)),
-        None => Err(format!("`{}` answered JSON without error_code", config.url)),
-    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! into a temp file and renamed into place, so a reader never sees a half-written recording.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::target::{Failure, ObjectInfo, ServerPart, Target};
 use crate::error::Error;
+use crate::files::write_atomically;
 
 /// Where unfinished uploads keep their parts, inside the target folder.
 const PARTS_DIR: &str = ".classrec-parts";
@@ -40,12 +41,18 @@ impl FolderTarget {
     }
 }
 
-fn write_durably(path: &Path, mut body: impl Read) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut file = File::create(&tmp)?;
-    std::io::copy(&mut body, &mut file)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
+/// A reader that hashes what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hash: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 impl Target for FolderTarget {
@@ -80,7 +87,7 @@ impl Target for FolderTarget {
         if !dir.is_dir() {
             return Err(Failure::UploadGone);
         }
-        write_durably(&dir.join(format!("{number:05}.part")), body).map_err(|e| self.failure("write a part", e))?;
+        write_atomically(&dir.join(format!("{number:05}.part")), body).map_err(|e| self.failure("write a part", e))?;
         Ok(format!("\"{sha256}\""))
     }
 
@@ -115,18 +122,17 @@ impl Target for FolderTarget {
             if let Some(parent) = target.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            let tmp = target.with_extension("mp4.tmp");
-            let mut out = File::create(&tmp)?;
-            let mut hash = Sha256::new();
+            let mut body: Box<dyn Read> = Box::new(std::io::empty());
             for (number, _) in parts {
-                let data = std::fs::read(dir.join(format!("{number:05}.part")))?;
-                hash.update(&data);
-                out.write_all(&data)?;
+                body = Box::new(body.chain(File::open(dir.join(format!("{number:05}.part")))?));
             }
-            out.sync_all()?;
-            std::fs::rename(&tmp, &target)?;
+            let mut hashing = Hashing {
+                inner: body,
+                hash: Sha256::new(),
+            };
+            write_atomically(&target, &mut hashing)?;
             std::fs::remove_dir_all(&dir)?;
-            Ok(format!("\"{}\"", hex::encode(hash.finalize())))
+            Ok(format!("\"{}\"", hex::encode(hashing.hash.finalize())))
         };
         if !dir.is_dir() {
             return Err(Failure::UploadGone);
@@ -162,7 +168,7 @@ impl Target for FolderTarget {
                     .to_string_lossy()
                     .replace('\\', "/");
                 if key.starts_with(prefix) && !key.ends_with(".tmp") {
-                    let modified = meta.modified().map(crate::output::utc_stamp).unwrap_or_default();
+                    let modified = meta.modified().map(crate::files::utc_stamp).unwrap_or_default();
                     out.push(ObjectInfo {
                         key,
                         size: meta.len(),

@@ -1,12 +1,16 @@
 //! The upload journal: small JSON state beside the recording (`<file>.mp4.upload.json`), written
 //! atomically (temp file, fsync, rename). Never holds credentials.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::files::{journal_path, write_atomically};
+use crate::notify::{CallbackState, ClassInfo};
+
+/// The journal format this code writes.
+const JOURNAL_VERSION: u32 = 1;
 
 /// One uploaded part: where it came from in the file and what the server answered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,65 +71,53 @@ pub struct Journal {
     pub start_time: Option<u64>,
     /// The class, for the completion callback.
     #[serde(default)]
-    pub class: Option<crate::notify::ClassInfo>,
+    pub class: Option<ClassInfo>,
     /// The completion callback's delivery state, once the upload is complete.
     #[serde(default)]
     pub callback: Option<CallbackState>,
 }
 
-/// Delivery of the completion callback.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CallbackState {
-    /// What the callback reports.
-    pub facts: crate::notify::RecordFacts,
-    /// Attempts made so far.
-    pub attempts: u32,
-    /// Delivered (HTTP 200, `error_code` 0): never sent again.
-    pub delivered: bool,
-    /// Gave up after the last retry, with the last reason.
-    pub failed: Option<String>,
-}
-
 impl Journal {
+    /// A journal for a new upload of `key` to `target`, nothing sent yet.
+    pub(crate) fn new(target: String, key: String, part_size: u64) -> Journal {
+        Journal {
+            version: JOURNAL_VERSION,
+            target,
+            key,
+            upload_id: None,
+            part_size,
+            head_end: None,
+            parts: Vec::new(),
+            final_size: None,
+            state: UploadState::Uploading,
+            start_time: None,
+            class: None,
+            callback: None,
+        }
+    }
+
     /// The journal path for a recording.
     pub fn path_for(recording: &Path) -> PathBuf {
-        let mut name = recording.as_os_str().to_owned();
-        name.push(".upload.json");
-        PathBuf::from(name)
+        journal_path(recording)
     }
 
     /// Reads a journal; `Ok(None)` if there is none.
     pub fn load(recording: &Path) -> Result<Option<Journal>> {
         let path = Self::path_for(recording);
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                Error::Source(format!(
-                    "upload journal `{}` is damaged ({e}); delete it to upload again from the start",
-                    path.display()
-                ))
-            }),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|source| Error::DamagedJournal { path, source }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io(format!("reading `{}`", path.display()), e)),
         }
     }
 
-    /// Writes the journal atomically: a temp file, fsync, then rename over the old one.
+    /// Writes the journal atomically (see [`write_atomically`]).
     pub fn save(&self, recording: &Path) -> Result<()> {
         let path = Self::path_for(recording);
-        let mut tmp = path.clone().into_os_string();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
-        let write = || -> std::io::Result<()> {
-            let mut file = std::fs::File::create(&tmp)?;
-            file.write_all(&serde_json::to_vec_pretty(self).expect("journal serializes"))?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
-            #[cfg(unix)]
-            if let Some(dir) = path.parent() {
-                std::fs::File::open(dir)?.sync_all()?;
-            }
-            Ok(())
-        };
-        write().map_err(|e| Error::io(format!("writing the upload journal `{}`", path.display()), e))
+        let json = serde_json::to_vec_pretty(self).expect("a journal always serializes");
+        write_atomically(&path, json.as_slice())
+            .map_err(|e| Error::io(format!("writing the upload journal `{}`", path.display()), e))
     }
 }

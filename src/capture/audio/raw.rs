@@ -140,14 +140,14 @@ impl AudioSource for RawAudio {
             .take(self.read_bytes as u64)
             .read_to_end(&mut bytes)
             .map_err(|e| {
-                Error::Source(format!(
-                    "reading raw audio at {:.3} s: {e}",
-                    seconds(self.frames_read, self.rate)
-                ))
+                Error::source_caused(
+                    &format!("reading raw audio at {:.3} s", seconds(self.frames_read, self.rate)),
+                    e,
+                )
             })?;
         let frame_bytes = usize::from(self.channels) * self.format.bytes();
         if !got.is_multiple_of(frame_bytes) {
-            return Err(Error::Source(format!(
+            return Err(Error::source(format!(
                 "raw audio ended inside a sample frame ({} bytes left over); check --audio-format and --audio-channels ({:?}, {} channel(s): {frame_bytes} bytes per frame)",
                 got % frame_bytes,
                 self.format,

@@ -1,12 +1,73 @@
-//! The output folder: creating it, naming recordings safely, and the lock that tells recovery a
-//! file is still being recorded.
+//! Recording files on disk: the output folder, safe names, every file that sits beside a
+//! recording (its locks, its upload journal, temp files), atomic replacement, and positional
+//! reads and writes. `mux` and `upload` use this module; it uses neither.
+//!
+//! Beside `<name>.mp4`:
+//! * `<name>.mp4.lock`: held while the recording is written or recovered (the OS releases it if
+//!   the process dies, so a crashed recording is recoverable);
+//! * `<name>.mp4.upload.lock`: held while an upload session sends the recording;
+//! * `<name>.mp4.upload.json`: the upload journal (see `upload::journal`);
+//! * `*.tmp`: a file being replaced atomically by [`write_atomically`].
 
+use std::ffi::OsStr;
 use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
-use crate::mux::{needs_recovery, recover, Recovered};
+
+/// The recordings' extension.
+pub(crate) const RECORDING_EXTENSION: &str = "mp4";
+/// Suffix of the lock held while a recording is written or recovered.
+const RECORDING_LOCK_SUFFIX: &str = ".lock";
+/// Suffix of the lock held while a recording is uploaded.
+const UPLOAD_LOCK_SUFFIX: &str = ".upload.lock";
+/// Suffix of a recording's upload journal.
+const JOURNAL_SUFFIX: &str = ".upload.json";
+/// Suffix of a file being written before it replaces another.
+const TMP_SUFFIX: &str = ".tmp";
+
+/// `path` with `suffix` appended to its whole name (`a.mp4` + `.lock` = `a.mp4.lock`).
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// The upload journal beside `recording`.
+pub(crate) fn journal_path(recording: &Path) -> PathBuf {
+    with_suffix(recording, JOURNAL_SUFFIX)
+}
+
+/// The recordings (`*.mp4`) in `dir`, in no particular order; none if it cannot be read.
+pub(crate) fn recordings_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension() == Some(OsStr::new(RECORDING_EXTENSION)))
+        .collect()
+}
+
+/// Replaces `path` with `body` atomically: a temp file beside it, fsync, rename over, then an
+/// fsync of the folder (on Unix) so the rename itself survives a power cut. A reader sees the
+/// old file or the new one, never a mix.
+pub(crate) fn write_atomically(path: &Path, mut body: impl Read) -> std::io::Result<()> {
+    let tmp = with_suffix(path, TMP_SUFFIX);
+    let mut file = File::create(&tmp)?;
+    std::io::copy(&mut body, &mut file)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, path)?;
+    #[cfg(unix)]
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
 
 /// Longest id or topic kept in a file name.
 const MAX_NAME_PART: usize = 48;
@@ -94,8 +155,9 @@ pub(crate) fn create_recording(
     unreachable!("the loop only ends by returning")
 }
 
-/// An exclusive lock on `<recording>.lock`, held while the recording is written (or recovered).
-/// The operating system releases it if the process dies, so a crashed recording is recoverable.
+/// An exclusive lock on a file beside a recording: `<recording>.lock` while it is written (or
+/// recovered), `<recording>.upload.lock` while it is uploaded. The operating system releases it
+/// if the process dies, so a crashed recording is recoverable and its upload resumable.
 #[derive(Debug)]
 pub(crate) struct RecordingLock {
     file: Option<File>,
@@ -103,11 +165,23 @@ pub(crate) struct RecordingLock {
 }
 
 impl RecordingLock {
-    /// Takes the lock, or `None` if another recorder holds it.
+    /// Takes the recording lock, or `None` if another recorder holds it.
     pub(crate) fn try_acquire(recording: &Path) -> Result<Option<Self>> {
-        let mut name = recording.as_os_str().to_owned();
-        name.push(".lock");
-        let path = PathBuf::from(name);
+        Self::try_acquire_at(with_suffix(recording, RECORDING_LOCK_SUFFIX))
+    }
+
+    /// Takes the upload lock, or `None` if another uploader holds it.
+    pub(crate) fn try_acquire_upload(recording: &Path) -> Result<Option<Self>> {
+        Self::try_acquire_at(with_suffix(recording, UPLOAD_LOCK_SUFFIX))
+    }
+
+    /// True when nobody records `recording` and nobody uploads it right now.
+    pub(crate) fn is_idle(recording: &Path) -> bool {
+        matches!(Self::try_acquire(recording), Ok(Some(_)))
+            && matches!(Self::try_acquire_upload(recording), Ok(Some(_)))
+    }
+
+    fn try_acquire_at(path: PathBuf) -> Result<Option<Self>> {
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -133,27 +207,44 @@ impl Drop for RecordingLock {
     }
 }
 
-/// Recovers every unfinalized recording in `dir` that no recorder is writing.
-/// Returns one entry per file that needed it.
-pub fn recover_folder(dir: &Path) -> Vec<(PathBuf, Result<Recovered>)> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for path in entries.flatten().map(|e| e.path()) {
-        if path.extension().is_some_and(|e| e == "mp4") && needs_recovery(&path).unwrap_or(false) {
-            match RecordingLock::try_acquire(&path) {
-                Ok(Some(lock)) => {
-                    drop(lock);
-                    let result = recover(&path);
-                    out.push((path, result));
-                }
-                Ok(None) => {} // being recorded right now
-                Err(e) => out.push((path, Err(e))),
-            }
-        }
+/// Positional write of the whole buffer (no shared cursor).
+pub(crate) fn write_at(file: &File, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::write_all_at(file, bytes, offset)
     }
-    out
+    #[cfg(windows)]
+    {
+        let mut done = 0;
+        while done < bytes.len() {
+            let n = std::os::windows::fs::FileExt::seek_write(file, &bytes[done..], offset + done as u64)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            done += n;
+        }
+        Ok(())
+    }
+}
+
+/// Positional read filling the whole buffer (no shared cursor, safe while the file grows).
+pub(crate) fn read_at(file: &File, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        let mut done = 0;
+        while done < buf.len() {
+            let n = std::os::windows::fs::FileExt::seek_read(file, &mut buf[done..], offset + done as u64)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            done += n;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,286 @@
+//! `classrec_event` and `classrec_event_kind`: what a recorder reports, made from the Rust
+//! [`Event`]; the callback types a caller passes to `classrec_recorder_start`, and the thread
+//! ([`EventThread`]) that calls them with the caller's [`UserData`].
+
+use std::ffi::{c_char, c_void, CString};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{select, Receiver, Sender};
+
+use super::recording::recording_id;
+use super::result::ApiError;
+use super::strings::owned_cstring;
+use crate::Event;
+
+/// Called with each event, on a worker thread classrec owns (one per recorder, never the thread
+/// that called `classrec_recorder_start`). Events of one recorder arrive in order, one at a time.
+/// `event` and every pointer in it live only until the callback returns: copy what you keep.
+/// Return quickly: while the callback runs, newer events queue (the newest 256 are kept).
+pub type classrec_event_callback = Option<unsafe extern "C" fn(user_data: *mut c_void, event: *const classrec_event)>;
+
+/// Releases `user_data`: called exactly once, after the last event callback has returned: from
+/// `classrec_recorder_free`, from the event thread if the recorder was freed inside a callback,
+/// or from `classrec_recorder_start` when it fails.
+pub type classrec_free_callback = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
+
+/// What happened. Values are explicit and never reused; ignore kinds you do not know.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum classrec_event_kind {
+    /// Recording started. `message`: the MP4's path.
+    Started = 0,
+    /// A fragment is safely on disk. `bytes_total`: bytes committed; `duration_ms`: time covered.
+    FragmentCommitted = 1,
+    /// Recording paused.
+    Paused = 2,
+    /// Recording resumed.
+    Resumed = 3,
+    /// An earlier, crashed recording was recovered. `recording_id`/`message`: that recording;
+    /// `bytes_total`: its size; `duration_ms`: its duration.
+    Recovered = 4,
+    /// Something the user should know; recording goes on. `message`: what and what to do.
+    Warning = 5,
+    /// Something failed; the recording stops and what was recorded is kept. `message`: why.
+    Error = 6,
+    /// The recording is finalized. `message`: the path; `bytes_total`: file size;
+    /// `duration_ms`: duration.
+    Stopped = 7,
+    /// Upload progress. `bytes_uploaded` of `bytes_total` (recorded so far, final after stop).
+    UploadProgress = 8,
+    /// The recording is complete in the cloud. `message`: its URL; `bytes_total`: its size.
+    UploadComplete = 9,
+    /// The upload stopped for good; the local file is intact. `message`: why and what to do.
+    UploadFailed = 10,
+    /// The completion callback was delivered. `message`: how many attempts it took.
+    CallbackDelivered = 11,
+    /// The completion callback failed after every retry. `message`: the last reason.
+    CallbackFailed = 12,
+}
+
+/// One event. Pointers are never NULL (empty text when there is nothing to say) and live only
+/// during the callback.
+#[repr(C)]
+#[derive(Debug)]
+pub struct classrec_event {
+    /// What happened; see each kind for the fields it fills (the others are 0 or "").
+    pub kind: classrec_event_kind,
+    /// The recording concerned: its file name without `.mp4`, e.g.
+    /// `20250114-081500Z_42_teacher-7`.
+    pub recording_id: *const c_char,
+    /// Bytes in the cloud.
+    pub bytes_uploaded: u64,
+    /// Bytes recorded, committed or in the file (see the kind).
+    pub bytes_total: u64,
+    /// Media time in milliseconds (see the kind).
+    pub duration_ms: u64,
+    /// Human-readable text: a path, a URL or a message (see the kind).
+    pub message: *const c_char,
+}
+
+/// The caller's `user_data` and its finalizer; the finalizer runs when the last holder drops.
+pub(super) struct UserData {
+    data: *mut c_void,
+    free: classrec_free_callback,
+}
+
+// SAFETY: the header documents that user_data is used from classrec's event thread; the caller
+// hands it over on those terms.
+unsafe impl Send for UserData {}
+unsafe impl Sync for UserData {}
+
+impl UserData {
+    /// Takes over `data`; `free` (if any) is called with it when the last holder drops.
+    pub(super) fn new(data: *mut c_void, free: classrec_free_callback) -> UserData {
+        UserData { data, free }
+    }
+
+    /// The caller's pointer (a method, so closures capture the whole `UserData`).
+    fn ptr(&self) -> *mut c_void {
+        self.data
+    }
+}
+
+impl Drop for UserData {
+    fn drop(&mut self) {
+        if let Some(free) = self.free {
+            // SAFETY: the caller's finalizer for its own pointer, called exactly once.
+            unsafe { free(self.data) };
+        }
+    }
+}
+
+/// The thread that hands events to the C callback.
+pub(super) struct EventThread {
+    /// `true`: deliver what is already queued, then end; `false`: end now.
+    quit: Sender<bool>,
+    /// Set when the recorder is freed from inside a callback: no further callback may start.
+    closed: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+impl EventThread {
+    pub(super) fn spawn(
+        events: Receiver<Event>,
+        recording_id: String,
+        callback: unsafe extern "C" fn(*mut c_void, *const classrec_event),
+        user_data: Arc<UserData>,
+    ) -> Result<EventThread, ApiError> {
+        let (quit, quit_rx) = crossbeam_channel::bounded::<bool>(1);
+        let closed = Arc::new(AtomicBool::new(false));
+        let open = closed.clone();
+        let deliver = move |event: Event| {
+            if open.load(Ordering::Acquire) {
+                return;
+            }
+            let c = CEvent::new(&event, &recording_id);
+            // SAFETY: the caller's callback with its own user_data; `c.event` and the strings it
+            // points to live until the call returns.
+            unsafe { callback(user_data.ptr(), &c.event) };
+        };
+        let thread = std::thread::Builder::new()
+            .name("classrec-events".into())
+            .spawn(move || loop {
+                select! {
+                    recv(events) -> event => match event {
+                        Ok(event) => deliver(event),
+                        Err(_) => break, // every recording and upload thread has finished
+                    },
+                    recv(quit_rx) -> drain => {
+                        if drain.unwrap_or(false) {
+                            events.try_iter().for_each(&deliver);
+                        }
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| ApiError::from(crate::Error::Internal(format!("cannot start the event thread: {e}"))))?;
+        Ok(EventThread { quit, closed, thread })
+    }
+
+    /// Ends the thread. From another thread: queued events are delivered first and the thread is
+    /// joined. From inside a callback: no further callback starts, and the thread ends (releasing
+    /// `user_data`) once the current callback returns.
+    pub(super) fn end(self) {
+        if std::thread::current().id() == self.thread.thread().id() {
+            self.closed.store(true, Ordering::Release);
+            let _ = self.quit.try_send(false);
+        } else {
+            let _ = self.quit.try_send(true);
+            let _ = self.thread.join();
+        }
+    }
+}
+
+/// A [`classrec_event`] and the C strings it points into.
+struct CEvent {
+    event: classrec_event,
+    _strings: [CString; 2],
+}
+
+impl CEvent {
+    fn new(event: &Event, recorder_id: &str) -> CEvent {
+        let ms = |d: Duration| d.as_millis() as u64;
+        let path_text = |p: &Path| p.display().to_string();
+        let (kind, id, uploaded, total, duration, message) = match event {
+            Event::Started { path } => (classrec_event_kind::Started, None, 0, 0, 0, path_text(path)),
+            Event::FragmentCommitted(f) => (
+                classrec_event_kind::FragmentCommitted,
+                None,
+                0,
+                f.end,
+                ms(f.duration),
+                String::new(),
+            ),
+            Event::Paused => (classrec_event_kind::Paused, None, 0, 0, 0, String::new()),
+            Event::Resumed => (classrec_event_kind::Resumed, None, 0, 0, 0, String::new()),
+            Event::Recovered(r) => (
+                classrec_event_kind::Recovered,
+                Some(recording_id(&r.path)),
+                0,
+                r.bytes,
+                ms(r.duration),
+                path_text(&r.path),
+            ),
+            Event::Warning { message } => (classrec_event_kind::Warning, None, 0, 0, 0, message.clone()),
+            Event::Error { message } => (classrec_event_kind::Error, None, 0, 0, 0, message.clone()),
+            Event::Stopped(r) => (
+                classrec_event_kind::Stopped,
+                None,
+                0,
+                r.bytes,
+                ms(r.duration),
+                path_text(&r.path),
+            ),
+            Event::UploadProgress(p) => (
+                classrec_event_kind::UploadProgress,
+                None,
+                p.uploaded,
+                p.recorded,
+                0,
+                String::new(),
+            ),
+            Event::UploadComplete(o) => (
+                classrec_event_kind::UploadComplete,
+                Some(recording_id(&o.path)),
+                o.size,
+                o.size,
+                0,
+                o.url.clone(),
+            ),
+            Event::UploadFailed { message } => (classrec_event_kind::UploadFailed, None, 0, 0, 0, message.clone()),
+            Event::CallbackDelivered { attempts } => (
+                classrec_event_kind::CallbackDelivered,
+                None,
+                0,
+                0,
+                0,
+                format!("delivered after {attempts} attempt(s)"),
+            ),
+            Event::CallbackFailed { message } => (classrec_event_kind::CallbackFailed, None, 0, 0, 0, message.clone()),
+        };
+        let strings = [
+            owned_cstring(id.unwrap_or_else(|| recorder_id.to_owned())),
+            owned_cstring(message),
+        ];
+        CEvent {
+            event: classrec_event {
+                kind,
+                recording_id: strings[0].as_ptr(),
+                bytes_uploaded: uploaded,
+                bytes_total: total,
+                duration_ms: duration,
+                message: strings[1].as_ptr(),
+            },
+            _strings: strings,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_strings_are_never_null_and_ids_come_from_paths() {
+        let event = Event::Recovered(crate::Recovered {
+            path: "/r/20250101-000000Z_1_2.mp4".into(),
+            already_finalized: false,
+            fragments: 3,
+            duration: Duration::from_millis(4500),
+            dropped_bytes: 0,
+            bytes: 999,
+        });
+        let c = CEvent::new(&event, "self");
+        assert_eq!(c.event.kind, classrec_event_kind::Recovered);
+        assert_eq!(c.event.duration_ms, 4500);
+        let id = unsafe { std::ffi::CStr::from_ptr(c.event.recording_id) };
+        assert_eq!(id.to_str().unwrap(), "20250101-000000Z_1_2");
+        let paused = CEvent::new(&Event::Paused, "self");
+        let message = unsafe { std::ffi::CStr::from_ptr(paused.event.message) };
+        assert_eq!(message.to_str().unwrap(), "");
+    }
+}

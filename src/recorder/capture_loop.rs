@@ -1,0 +1,132 @@
+//! The capture thread: source → (pause filter, pacing) → the encoder's queue. It never blocks a
+//! real-time source: when the encoder is behind, the oldest waiting frame is dropped and counted.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::pause::{PauseClock, Transition};
+use super::shared::{Captured, Shared, SOURCE_POLL};
+use crate::capture::{Frame, FrameSource, Pacer, SourceEvent};
+use crate::event::{Event, StopReason};
+use crate::queue::LatestSender;
+use crate::stats::Counters;
+
+/// Runs the capture thread until the source ends, fails, or the recorder stops.
+pub(super) fn capture_loop(
+    mut source: Box<dyn FrameSource>,
+    fps: u32,
+    frames: LatestSender<Captured>,
+    shared: &Shared,
+    events: &LatestSender<Event>,
+) {
+    let realtime = source.now().is_some();
+    let counters = &shared.counters;
+    let poll = SOURCE_POLL.min(Duration::from_nanos(1_000_000_000 / u64::from(fps.max(1))));
+    let mut pacer = Pacer::new(fps);
+    let mut clock = PauseClock::default();
+    let mut hidden = false;
+    let send = |frame: Frame| {
+        if realtime {
+            let dropped = frames.send(Captured::Frame(frame));
+            Counters::add(&counters.frames_dropped, dropped as u64);
+        } else {
+            frames.send_blocking(Captured::Frame(frame));
+        }
+    };
+    let end = |pacer: &mut Pacer, at: Option<Duration>, clock: &PauseClock, reason| {
+        if let Some(held) = pacer.poll(None) {
+            send(held);
+        }
+        frames.send_blocking(Captured::End {
+            at: clock.end(at),
+            reason,
+        });
+    };
+    let mut stopping = false;
+    loop {
+        if !stopping && shared.stop.load(Ordering::Acquire) {
+            // Frames already handed over before stop (pushed, due) still belong in the file.
+            stopping = true;
+        }
+        let event = if stopping {
+            match source.next_event(Duration::ZERO) {
+                Ok(SourceEvent::Frame(frame)) if realtime && !clock.is_paused() => Ok(SourceEvent::Frame(frame)),
+                _ => return end(&mut pacer, source.now(), &clock, StopReason::Requested),
+            }
+        } else {
+            source.next_event(poll)
+        };
+        // Pause transitions are timed on the source's clock, or on the frame for virtual time.
+        let time = source.now().or(match &event {
+            Ok(SourceEvent::Frame(f)) => Some(f.timestamp),
+            _ => None,
+        });
+        if let Some(time) = time {
+            if let Some(transition) = clock.update(shared.paused.load(Ordering::Acquire), time) {
+                events.send(match transition {
+                    Transition::Paused => Event::Paused,
+                    Transition::Resumed => Event::Resumed,
+                });
+            }
+        }
+        match event {
+            Ok(SourceEvent::Frame(mut frame)) => {
+                hidden = false;
+                if clock.is_paused() {
+                    continue;
+                }
+                frame.timestamp = clock.timeline(frame.timestamp);
+                Counters::add(&counters.frames_captured, 1);
+                if !realtime {
+                    send(frame);
+                    continue;
+                }
+                let paced = pacer.offer(frame);
+                Counters::add(&counters.frames_dropped, paced.dropped);
+                if let Some(frame) = paced.send {
+                    send(frame);
+                }
+            }
+            Ok(SourceEvent::Unchanged(at)) => {
+                hidden = false;
+                if clock.is_paused() {
+                    continue;
+                }
+                let at = clock.timeline(at);
+                if let Some(at) = if realtime { pacer.offer_unchanged(at) } else { Some(at) } {
+                    Counters::add(&counters.frames_captured, 1);
+                    // Never in place of a waiting frame: that change would be lost for good (the
+                    // source will not report it again). Not queued, the tick is simply skipped.
+                    if !realtime {
+                        frames.send_blocking(Captured::Unchanged(at));
+                    } else if !frames.send_if_room(Captured::Unchanged(at)) {
+                        Counters::add(&counters.frames_skipped, 1);
+                    }
+                }
+            }
+            Ok(SourceEvent::Idle) => {}
+            Ok(SourceEvent::Hidden) => {
+                if !hidden {
+                    hidden = true;
+                    events.send(Event::Warning {
+                        message:
+                            "the captured window is minimised or hidden: its last picture is held until it shows again"
+                                .into(),
+                    });
+                }
+            }
+            Ok(SourceEvent::Ended(reason)) => {
+                return end(&mut pacer, source.now(), &clock, StopReason::SourceEnded(reason));
+            }
+            Err(e) => {
+                events.send(Event::Error { message: e.to_string() });
+                return end(&mut pacer, source.now(), &clock, StopReason::Failed(e.to_string()));
+            }
+        }
+        if !clock.is_paused() {
+            if let Some(held) = pacer.poll(source.now().map(|t| clock.timeline(t))) {
+                send(held);
+            }
+        }
+    }
+}

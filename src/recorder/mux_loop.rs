@@ -1,0 +1,93 @@
+//! The mux thread: encoded samples → the file, each fragment fsync'd, finalized at the end
+//! (see `mux`); tells a following upload how far the file is committed.
+
+use std::sync::atomic::Ordering;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::shared::{Encoded, Shared};
+use crate::error::{Error, Result};
+use crate::event::{Event, FragmentInfo, Recording, StopReason};
+use crate::files::RecordingLock;
+use crate::mux::HybridWriter;
+use crate::queue::LatestSender;
+use crate::stats::Counters;
+use crate::upload::Growth;
+
+/// The mux thread: samples → file; finalizes at the end.
+pub(super) fn mux_loop(
+    samples: Receiver<Encoded>,
+    mut writer: HybridWriter,
+    lock: RecordingLock,
+    size: (u32, u32),
+    growth: Option<Sender<Growth>>,
+    shared: &Shared,
+    events: &LatestSender<Event>,
+) -> Result<Recording> {
+    let counters = &shared.counters;
+    let mut failure: Option<Error> = None;
+    let committed = |fragment: FragmentInfo| {
+        Counters::add(&counters.fragments, 1);
+        counters.bytes_written.store(fragment.end, Ordering::Relaxed);
+        if let Some(growth) = &growth {
+            let _ = growth.send(Growth::Committed(fragment.end));
+        }
+        events.send(Event::FragmentCommitted(fragment));
+    };
+    let (end, mut reason) = loop {
+        match samples.recv() {
+            Ok(Encoded::Sample(sample, track)) if failure.is_none() => match writer.push(sample, track.as_ref()) {
+                Ok(Some(fragment)) => committed(fragment),
+                Ok(None) => {}
+                Err(e) => {
+                    events.send(Event::Error { message: e.to_string() });
+                    shared.request_stop();
+                    failure = Some(e);
+                }
+            },
+            Ok(Encoded::Sample(..)) => {} // after a failure: drain until the end
+            Ok(Encoded::End { at, reason }) => break (Some(at), reason),
+            Err(_) => break (None, StopReason::Failed("the encode thread ended unexpectedly".into())),
+        }
+    };
+    let finished = match (&failure, end) {
+        (None, Some(at)) => writer.finish(at).map(|last| {
+            if let Some(fragment) = last {
+                committed(fragment);
+            }
+        }),
+        _ => writer.finalize(),
+    };
+    if let Some(e) = failure {
+        reason = StopReason::Failed(e.to_string());
+    }
+    if let Err(e) = finished {
+        events.send(Event::Error {
+            message: format!(
+                "{e}; the file stays playable as fragmented MP4 and classrec::recover can finish it later"
+            ),
+        });
+        return Err(e);
+    }
+    let path = writer.path().to_owned();
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    if bytes == 0 {
+        let _ = std::fs::remove_file(&path); // nothing was recorded: leave no empty file behind
+    }
+    if let Some(growth) = &growth {
+        let _ = growth.send(Growth::Finalized(bytes));
+    }
+    drop(lock);
+    counters.bytes_written.store(bytes, Ordering::Relaxed);
+    let recording = Recording {
+        path,
+        duration: writer.duration(),
+        width: size.0,
+        height: size.1,
+        stats: counters.snapshot(),
+        bytes,
+        stop_reason: reason,
+    };
+    events.send(Event::Stopped(recording.clone()));
+    Ok(recording)
+}
