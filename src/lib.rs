@@ -54,7 +54,8 @@ pub use capture::{
 };
 pub use config::{default_out_dir, RecorderConfig};
 pub use encode::{
-    default_aac_bitrate, AudioEncoder, AudioPacket, AudioTrackInfo, ContentType, FdkAacEncoder, BITRATE_RANGE_KBPS, MAX_FPS,
+    default_aac_bitrate, AudioEncoder, AudioPacket, AudioTrackInfo, ContentType, FdkAacEncoder, BITRATE_RANGE_KBPS,
+    MAX_FPS,
 };
 pub use error::{Error, Result};
 pub use event::{Event, FragmentInfo, Recording, Recovered, StopReason, UploadProgress, UploadedObject};
