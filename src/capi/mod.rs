@@ -86,7 +86,7 @@ impl classrec_result {
             Error::Unwritable { .. } => classrec_result::Unwritable,
             Error::DiskFull { .. } => classrec_result::DiskFull,
             Error::Io { .. } => classrec_result::Io,
-            Error::Source(_) => classrec_result::Source,
+            Error::Source(_) | Error::AudioDevice(_) => classrec_result::Source,
             Error::InvalidFrame(_) => classrec_result::InvalidFrame,
             Error::Encoder(_) => classrec_result::Encoder,
             Error::NotRecoverable { .. } => classrec_result::NotRecoverable,

@@ -4,6 +4,7 @@
 //! fixed output size), "hidden" while a window is minimised (the last frame is held), and "ended"
 //! when the window closes or the input runs out.
 
+pub mod audio;
 mod buffers;
 mod pacer;
 mod pushed;
