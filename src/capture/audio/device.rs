@@ -48,16 +48,16 @@ const QUEUE_PIECES: usize = 400;
 const DEVICE_POLL: Duration = Duration::from_millis(250);
 /// How often a lost device is looked for.
 const REATTACH_EVERY: Duration = Duration::from_secs(1);
-/// An input silent for this long has its device's presence checked (a loopback is silent while
-/// nothing plays, so silence alone proves nothing).
-const PRESENCE_CHECK_AFTER: Duration = Duration::from_secs(2);
+/// How often an attached device's presence in the device list is checked.
+const PRESENCE_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// The buffer asked of PulseAudio: 20 ms. Left to itself, Pulse delivers a record stream in
 /// fragments of up to 2 s.
 const PULSE_BUFFER_FRAMES: u32 = AUDIO_RATE / 50;
 /// How long `open` waits for the devices to start.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(15);
-/// A callback latency beyond this is not believed: the piece is stamped "now minus its length".
-const MAX_BELIEVED_LATENCY: Duration = Duration::from_secs(2);
+/// How fast a stream's anchor may creep later (1000 ppm), to follow a device clock slower than
+/// the recorder's.
+const ANCHOR_CREEP_PPM: u64 = 1000;
 
 /// What to capture.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -244,7 +244,6 @@ impl CapturedAudio {
                     dropped: dropped.clone(),
                     clock,
                     channels,
-                    last_data: Arc::new(AtomicU64::new(0)),
                 },
                 attached: None,
                 lost_since: None,
@@ -364,8 +363,6 @@ struct Sink {
     dropped: Arc<AtomicU64>,
     clock: Clock,
     channels: u16,
-    /// Clock time (ms) of the last delivery, for the presence check.
-    last_data: Arc<AtomicU64>,
 }
 
 /// An open stream and what its callbacks report.
@@ -445,19 +442,13 @@ fn is_fatal(err: &cpal::Error) -> bool {
 }
 
 /// Detaches `input` if its stream reported a fatal error or its device is no longer listed;
-/// returns the warning to give.
+/// returns the warning to give. The list is checked every second whatever the stream says:
+/// PulseAudio moves a stream whose source vanished to another source (its built-in rescue), so
+/// the stream itself never fails.
 fn check_attached(input: &mut Input, host: &mut Option<cpal::Host>) -> Option<String> {
     let attached = input.attached.as_mut()?;
     let mut reason = attached.errors.try_iter().find(is_fatal).map(|e| e.to_string());
-    let silent_for = input
-        .sink
-        .clock
-        .now()
-        .saturating_sub(Duration::from_millis(input.sink.last_data.load(Ordering::Relaxed)));
-    if reason.is_none()
-        && silent_for >= PRESENCE_CHECK_AFTER
-        && attached.last_presence_check.elapsed() >= PRESENCE_CHECK_AFTER
-    {
+    if reason.is_none() && attached.last_presence_check.elapsed() >= PRESENCE_CHECK_EVERY {
         attached.last_presence_check = Instant::now();
         if host.is_none() {
             *host = audio_host().ok();
@@ -498,10 +489,6 @@ fn attach(input: &Input) -> Result<(Attached, Option<String>)> {
     let (errors_tx, errors) = bounded(16);
     let pulse = is_pulse(&host);
     let stream = start_stream(&device, input.role, pulse, input.sink.clone(), errors_tx)?;
-    input
-        .sink
-        .last_data
-        .store(input.sink.clock.now().as_millis() as u64, Ordering::Relaxed);
     Ok((
         Attached {
             _stream: stream,
@@ -704,30 +691,21 @@ fn start_stream(
     }
     let format = supported.sample_format();
     let mut convert = Converter::new(config.channels, config.sample_rate, sink.channels)?;
+    let mut stamp = Stamper::default();
     let name = device_name(device);
     let stream = device
         .build_input_stream_raw(
             config,
             format,
-            move |data: &cpal::Data, info: &cpal::InputCallbackInfo| {
+            move |data: &cpal::Data, _info: &cpal::InputCallbackInfo| {
                 let now = sink.clock.now();
                 let Some(samples) = to_f32(data) else { return };
-                let (samples, delay_frames) = convert.run(&samples);
+                let samples = convert.run(&samples);
                 if samples.is_empty() {
                     return;
                 }
-                let frames = samples.len() / sink.channels as usize;
-                let stamp = info.timestamp();
-                let latency = stamp.callback.saturating_duration_since(stamp.capture);
-                let latency = if latency <= MAX_BELIEVED_LATENCY {
-                    latency
-                } else {
-                    Duration::from_secs_f64(frames as f64 / AUDIO_RATE as f64)
-                };
-                let start = now
-                    .saturating_sub(latency)
-                    .saturating_sub(Duration::from_secs_f64(delay_frames as f64 / AUDIO_RATE as f64));
-                sink.last_data.store(now.as_millis() as u64, Ordering::Relaxed);
+                let frames = (samples.len() / sink.channels as usize) as u64;
+                let start = stamp.piece(now, frames);
                 let dropped = sink.tx.send(Piece { start, samples });
                 if dropped > 0 {
                     sink.dropped.fetch_add(dropped as u64, Ordering::Relaxed);
@@ -743,6 +721,46 @@ fn start_stream(
         .play()
         .map_err(|e| device_error(format!("cannot start the {} on `{name}`: {e}", role.label())))?;
     Ok(stream)
+}
+
+/// Stamps an input's pieces on the recorder's clock.
+///
+/// A piece cannot reach the callback before its last sample was captured, so for every piece
+/// `now - (frames so far, this one included) / 48 kHz` is a bound on when the stream's first
+/// sample was captured, and the smallest bound seen (the lower envelope) is the anchor the
+/// pieces are counted from: no jitter, and late by only the device's minimal delivery delay
+/// (a few ms). cpal's own capture timestamps are not used: its PulseAudio host interpolates a
+/// latency that jumps by up to ~60 ms from one 20 ms piece to the next (measured here).
+/// The anchor creeps later by at most 1000 ppm, following a device clock that runs slow.
+#[derive(Default)]
+struct Stamper {
+    anchor: Option<Duration>,
+    last_now: Duration,
+    frames: u64,
+}
+
+impl Stamper {
+    /// The time of the first frame of a piece of `frames` frames that reached the callback at `now`.
+    fn piece(&mut self, now: Duration, frames: u64) -> Duration {
+        let through = frame_time(self.frames + frames);
+        let bound = now.saturating_sub(through);
+        let anchor = match self.anchor {
+            None => bound,
+            Some(anchor) => {
+                let creep = now.saturating_sub(self.last_now) * ANCHOR_CREEP_PPM as u32 / 1_000_000;
+                (anchor + creep).min(bound)
+            }
+        };
+        let start = anchor + frame_time(self.frames);
+        self.anchor = Some(anchor);
+        self.last_now = now;
+        self.frames += frames;
+        start
+    }
+}
+
+fn frame_time(frames: u64) -> Duration {
+    Duration::from_nanos((frames as u128 * 1_000_000_000 / AUDIO_RATE as u128) as u64)
 }
 
 /// Any cpal sample buffer as `f32` in -1.0..=1.0.
@@ -791,12 +809,11 @@ impl Converter {
         })
     }
 
-    /// Converts one device buffer; returns the samples and the frames (at 48 kHz) by which
-    /// their first one lags the buffer's first (the resampler's delay and carry-over).
-    fn run(&mut self, input: &[f32]) -> (Vec<f32>, usize) {
+    /// Converts one device buffer.
+    fn run(&mut self, input: &[f32]) -> Vec<f32> {
         let mapped = remix(input, self.from_channels, self.to_channels);
         match &mut self.resampler {
-            None => (mapped, 0),
+            None => mapped,
             Some(resampler) => resampler.run(&mapped),
         }
     }
@@ -825,7 +842,6 @@ fn remix(input: &[f32], from: usize, to: usize) -> Vec<f32> {
 struct To48k {
     inner: Async<f32>,
     channels: usize,
-    rate: u32,
     carry: Vec<f32>,
     out: Vec<f32>,
 }
@@ -855,15 +871,12 @@ impl To48k {
         Ok(To48k {
             inner,
             channels,
-            rate,
             carry: Vec::new(),
             out,
         })
     }
 
-    fn run(&mut self, input: &[f32]) -> (Vec<f32>, usize) {
-        let carried_frames = self.carry.len() / self.channels;
-        let lag = (carried_frames as u64 * AUDIO_RATE as u64 / self.rate as u64) as usize + self.inner.output_delay();
+    fn run(&mut self, input: &[f32]) -> Vec<f32> {
         self.carry.extend_from_slice(input);
         let mut result = Vec::new();
         let mut used = 0;
@@ -885,13 +898,29 @@ impl To48k {
             }
         }
         self.carry.drain(..used);
-        (result, lag)
+        result
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stamps_follow_the_earliest_delivery() {
+        let mut stamp = Stamper::default();
+        let ms = Duration::from_millis;
+        // 20 ms pieces delivered with 5..25 ms of jitter: stamped back to back from the earliest.
+        assert_eq!(stamp.piece(ms(1025), 960), ms(1005));
+        assert_eq!(stamp.piece(ms(1045), 960), ms(1025));
+        // An earlier delivery pulls the anchor back by 15 ms; a later one does not push it.
+        assert_eq!(stamp.piece(ms(1050), 960), ms(1030));
+        let fourth = stamp.piece(ms(1075), 960);
+        assert!(
+            fourth >= ms(1050) && fourth < ms(1050) + Duration::from_micros(100),
+            "{fourth:?}"
+        );
+    }
 
     #[test]
     fn remix_averages_to_mono_and_duplicates_to_stereo() {
@@ -908,7 +937,7 @@ mod tests {
             .collect();
         let mut out = Vec::new();
         for block in input.chunks(441) {
-            out.extend(convert.run(block).0);
+            out.extend(convert.run(block));
         }
         assert!((out.len() as i64 - 48_000).abs() < 1000, "{} frames", out.len());
         // After the filter's delay, a 1 kHz tone at 48 kHz repeats every 48 samples.
