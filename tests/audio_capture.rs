@@ -123,6 +123,23 @@ fn sine_db(a: f64) -> f64 {
     20.0 * (a / 2f64.sqrt()).log10()
 }
 
+/// Plays `tone` into `sink` while capturing 3 s; the tone's onset (clock time, first envelope
+/// above `threshold`), and the dominant frequency and level of 2 s from 0.5 s after the onset.
+fn play_and_measure(
+    pulse: &Pulse,
+    source: &mut CapturedAudio,
+    sink: &str,
+    tone: &std::path::Path,
+    threshold: f32,
+) -> (Duration, f64, f64) {
+    let player = pulse.play(sink, tone);
+    let got = capture(source, 3.0);
+    drop(player);
+    let onset = got.onset(threshold).expect("the tone came back");
+    let window = got.window((onset - got.start).as_secs_f64() + 0.5, 2.0);
+    (onset, dominant(&window), rms_db(&window))
+}
+
 fn open(kind: Capture, channels: u16, clock: Clock) -> CapturedAudio {
     AudioCapture::open(kind, channels, clock, Some(SYSTEM_SINK), Some(MIC_MONITOR)).expect("open the capture")
 }
@@ -156,12 +173,7 @@ fn system_audio_is_the_sink_monitor() {
         source.devices()
     );
     let played_at = clock.now();
-    let mut player = pulse.play(SYSTEM_SINK, &tone);
-    let got = capture(&mut source, 3.0);
-    let _ = player.kill();
-    let onset = got.onset(0.25).expect("the tone came back");
-    let window = got.window((onset - got.start).as_secs_f64() + 0.5, 2.0);
-    let (freq, level) = (dominant(&window), rms_db(&window));
+    let (onset, freq, level) = play_and_measure(&pulse, &mut source, SYSTEM_SINK, &tone, 0.25);
     println!(
         "system: dominant {freq} Hz, {level:.2} dBFS (played {:.2}); paplay spawned at {played_at:?}, tone stamped at {onset:?}: offset {:.1} ms",
         sine_db(0.5),
@@ -186,12 +198,7 @@ fn microphone_is_captured() {
     let pulse = Pulse::start();
     let tone = pulse.tone(1000, 0.25, 4.0);
     let mut source = open(Capture::Mic, 1, Clock::start());
-    let mut player = pulse.play(MIC_SINK, &tone);
-    let got = capture(&mut source, 3.0);
-    let _ = player.kill();
-    let onset = got.onset(0.12).expect("the tone came back");
-    let window = got.window((onset - got.start).as_secs_f64() + 0.5, 2.0);
-    let (freq, level) = (dominant(&window), rms_db(&window));
+    let (_, freq, level) = play_and_measure(&pulse, &mut source, MIC_SINK, &tone, 0.12);
     println!("mic: dominant {freq} Hz, {level:.2} dBFS (played {:.2})", sine_db(0.25));
     assert!((freq - 1000.0).abs() <= 5.0, "dominant {freq} Hz");
     assert!((level - sine_db(0.25)).abs() < 2.0, "level {level:.2} dBFS");
@@ -203,9 +210,9 @@ fn system_and_mic_are_mixed_in_stereo() {
     let system_tone = pulse.tone(440, 0.4, 4.0);
     let mic_tone = pulse.tone(1000, 0.2, 4.0);
     let mut source = open(Capture::SystemAndMic, 2, Clock::start());
-    let mut players = [pulse.play(SYSTEM_SINK, &system_tone), pulse.play(MIC_SINK, &mic_tone)];
+    let players = [pulse.play(SYSTEM_SINK, &system_tone), pulse.play(MIC_SINK, &mic_tone)];
     let got = capture(&mut source, 3.0);
-    players.iter_mut().for_each(|p| drop(p.kill()));
+    drop(players);
     let onset = got.onset(0.3).expect("the tones came back");
     let window = got.window((onset - got.start).as_secs_f64() + 0.5, 2.0);
     let right: Vec<f32> = got.samples.chunks_exact(2).map(|f| f[1]).collect();
@@ -285,9 +292,9 @@ fn an_unplugged_device_warns_and_comes_back() {
     let (back, _) = wait_for(&mut source, "is back");
     println!("plugged in: {back}");
     let tone = pulse.tone(1000, 0.25, 3.0);
-    let mut player = pulse.play(MIC_SINK, &tone);
+    let player = pulse.play(MIC_SINK, &tone);
     let got = capture(&mut source, 2.5);
-    let _ = player.kill();
+    drop(player);
     let onset = got.onset(0.12).expect("the tone after re-attaching");
     let window = got.window((onset - got.start).as_secs_f64() + 0.3, 1.0);
     assert!((dominant(&window) - 1000.0).abs() <= 5.0);

@@ -147,14 +147,16 @@ impl Pulse {
         path
     }
 
-    /// Plays `wav` into `sink` in the background.
-    pub fn play(&self, sink: &str, wav: &Path) -> Child {
-        self.command("paplay")
-            .args(["-d", sink, "--volume=65536"])
-            .arg(wav)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run paplay")
+    /// Plays `wav` into `sink` in the background, until the player is dropped.
+    pub fn play(&self, sink: &str, wav: &Path) -> Player {
+        Player(
+            self.command("paplay")
+                .args(["-d", sink, "--volume=65536"])
+                .arg(wav)
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("run paplay"),
+        )
     }
 
     /// Unloads the module that made `sink` (as if the headset were unplugged).
@@ -178,6 +180,16 @@ impl Pulse {
             "rate=48000",
         ])
         .expect("load the sink");
+    }
+}
+
+/// A running `paplay`, stopped on drop.
+pub struct Player(Child);
+
+impl Drop for Player {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
