@@ -29,6 +29,7 @@ install_build_deps() {
 install_test_deps() {
   install_build_deps
   apt_install ffmpeg xvfb
+  install_audio_test_deps
   if ! cbindgen --version 2>/dev/null | grep -q "$CBINDGEN_VERSION"; then
     echo "installing cbindgen $CBINDGEN_VERSION" >&2
     cargo install --quiet --locked cbindgen --version "$CBINDGEN_VERSION"
