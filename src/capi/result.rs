@@ -62,7 +62,7 @@ impl classrec_result {
             Error::Unwritable { .. } => classrec_result::Unwritable,
             Error::DiskFull { .. } => classrec_result::DiskFull,
             Error::Io { .. } => classrec_result::Io,
-            Error::Source { .. } => classrec_result::Source,
+            Error::Source { .. } | Error::AudioDevice(_) => classrec_result::Source,
             Error::InvalidFrame(_) => classrec_result::InvalidFrame,
             Error::Encoder { .. } | Error::AudioEncoder(_) => classrec_result::Encoder,
             Error::InvalidAudio(_) => classrec_result::InvalidAudio,

@@ -5,6 +5,8 @@
 //! recorder's [`Clock`](super::Clock) (or contiguous, for virtual-time sources);
 //! [`AudioTimeline`] turns them into one gapless stream whose position is the sample count.
 
+mod device;
+mod device_mix;
 mod pushed;
 mod raw;
 mod resample;
@@ -15,6 +17,7 @@ mod timeline;
 
 use std::time::Duration;
 
+pub use device::{list_audio_devices, AudioCapture, AudioDeviceInfo, AudioDeviceKind, Capture, CapturedAudio};
 pub use pushed::{AudioPusher, PushedAudio};
 pub use raw::{PcmFormat, RawAudio};
 pub use synthetic::{SyntheticAudio, SyntheticSound};
