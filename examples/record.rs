@@ -14,8 +14,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use classrec::capture::audio::Capture;
 use classrec::{
-    CallbackConfig, ClassInfo, ContentType, Event, Recorder, RecorderConfig, Role, Secret, SourceConfig,
+    AudioConfig, AudioSourceConfig, PcmFormat, SyntheticSound, CallbackConfig, ClassInfo, ContentType, Event, Recorder, RecorderConfig, Role, Secret, SourceConfig,
     SyntheticScene, UploadConfig, UploadTarget, UploadedObject, Uploader,
 };
 
@@ -26,7 +27,9 @@ const USAGE: &str =
 [--upload s3://BUCKET/PREFIX --endpoint URL [--region R] | --upload-dir DIR] [--upload-limit-kbps N] [--resume] \
 [--callback-url URL --callback-key KEY [--callback-retry-interval SECONDS]] [--sdkappid N] [--class-topic T] \
 [--teacher-id ID] [--assistant-id ID] [--role teacher|assistant|student] [--class-start-time T] [--class-stop-time T] \
-| --recover FILE | --list-windows
+[--audio none|synthetic|clapper|raw:<path|->|system|mic|system+mic] [--audio-format s16le|f32le] [--audio-rate HZ] \
+[--audio-channels 1|2] [--audio-bitrate-kbps N] [--system-device NAME] [--mic-device NAME] \
+| --recover FILE | --list-windows | --list-audio-devices
 S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN, AWS_REGION).";
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -83,6 +86,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
     let (mut class_given, mut callback_url, mut callback_key, mut retry_interval_s) = (false, None, None, 60u64);
     let (mut s3, mut endpoint, mut region, mut upload_dir, mut limit, mut resume) =
         (None, None, None, None, None, false);
+    let (mut audio, mut audio_format, mut audio_rate, mut audio_channels, mut audio_bitrate) =
+        ("none".to_owned(), PcmFormat::S16le, None, None, None);
+    let (mut system_device, mut mic_device) = (None, None);
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -135,6 +141,19 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--upload-dir" => upload_dir = Some(PathBuf::from(value()?)),
             "--upload-limit-kbps" => limit = Some(num::<u64>(flag, &value()?)? * 1000 / 8),
             "--resume" => resume = true,
+            "--audio" => audio = value()?,
+            "--audio-format" => {
+                audio_format = match value()?.as_str() {
+                    "s16le" => PcmFormat::S16le,
+                    "f32le" => PcmFormat::F32le,
+                    other => return Err(format!("--audio-format is s16le or f32le, not `{other}`")),
+                }
+            }
+            "--audio-rate" => audio_rate = Some(num(flag, &value()?)?),
+            "--audio-channels" => audio_channels = Some(num(flag, &value()?)?),
+            "--audio-bitrate-kbps" => audio_bitrate = Some(num(flag, &value()?)?),
+            "--system-device" => system_device = Some(value()?),
+            "--mic-device" => mic_device = Some(value()?),
             "--help" | "-h" => return Err(USAGE.into()),
             other => return Err(format!("unknown flag `{other}`\n{USAGE}")),
         }
@@ -167,6 +186,35 @@ fn parse(args: &[String]) -> Result<Options, String> {
         }
         other => return Err(format!("unknown source `{other}`\n{USAGE}")),
     };
+    let capture = |input| AudioSourceConfig::Capture {
+        input,
+        system_device: system_device.clone(),
+        mic_device: mic_device.clone(),
+    };
+    let audio_source = match audio.as_str() {
+        "none" => None,
+        "synthetic" => Some(AudioSourceConfig::Synthetic {
+            sound: SyntheticSound::Tone,
+        }),
+        "clapper" => Some(AudioSourceConfig::Synthetic {
+            sound: SyntheticSound::Clapper,
+        }),
+        "system" => Some(capture(Capture::System)),
+        "mic" => Some(capture(Capture::Mic)),
+        "system+mic" => Some(capture(Capture::SystemAndMic)),
+        raw if raw.starts_with("raw:") => Some(AudioSourceConfig::Raw {
+            path: raw["raw:".len()..].into(),
+            format: audio_format,
+            rate: audio_rate.ok_or("raw audio needs --audio-rate HZ")?,
+            channels: audio_channels.unwrap_or(1),
+        }),
+        other => return Err(format!("unknown --audio `{other}`\n{USAGE}")),
+    };
+    config.audio = audio_source.map(|source| AudioConfig {
+        source,
+        channels: if audio.starts_with("raw:") { 1 } else { audio_channels.unwrap_or(1) },
+        bitrate_kbps: audio_bitrate,
+    });
     if config.size.is_none() && matches!(config.source, SourceConfig::Synthetic { size: None, .. }) {
         config.size = Some((1280, 720));
     }
@@ -332,6 +380,20 @@ fn run(options: Options) -> Result<serde_json::Value, classrec::Error> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list-audio-devices") {
+        return match classrec::capture::audio::list_audio_devices() {
+            Ok(devices) => {
+                for d in devices {
+                    println!("{}", serde_json::json!({"name": d.name, "id": d.id, "kind": d.kind, "default": d.default}));
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if args.iter().any(|a| a == "--list-windows") {
         return match classrec::list_windows() {
             Ok(windows) => {

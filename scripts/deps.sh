@@ -19,9 +19,10 @@ apt_install() {
   fi
 }
 
-# nasm: OpenH264's assembly (about 3x faster encoding); gcc builds OpenH264's C++.
+# nasm: OpenH264's assembly (about 3x faster encoding); gcc builds OpenH264's C++ (and fdk-aac's);
+# libasound2-dev: cpal (sound capture) links ALSA on Linux.
 install_build_deps() {
-  apt_install nasm g++ pkg-config
+  apt_install nasm g++ pkg-config libasound2-dev
 }
 
 # ffmpeg/ffprobe: independent decoders that check every file we write; cbindgen: the C header;

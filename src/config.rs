@@ -9,14 +9,54 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::capture::audio::AudioSourceConfig;
 use crate::capture::{SourceConfig, SyntheticScene};
-use crate::encode::{ContentType, EncodeRequest, EncodeSettings};
+use crate::encode::{default_aac_bitrate, ContentType, EncodeRequest, EncodeSettings};
 use crate::error::{Error, Result};
 use crate::notify::{CallbackConfig, ClassInfo};
 use crate::upload::UploadConfig;
 
 /// Fragment lengths accepted, in milliseconds (what a crash can lose at most).
 const FRAGMENT_INTERVAL_RANGE_MS: std::ops::RangeInclusive<u32> = 100..=60_000;
+
+/// The sound track: where it comes from and how it is encoded (AAC-LC, 48 kHz).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AudioConfig {
+    /// Where the sound comes from.
+    pub source: AudioSourceConfig,
+    /// 1 (mono, the default: a voice) or 2 (stereo).
+    #[serde(default = "default_audio_channels")]
+    pub channels: u16,
+    /// AAC bitrate in kbit/s; default 64 for mono, 128 for stereo.
+    #[serde(default)]
+    pub bitrate_kbps: Option<u32>,
+}
+
+fn default_audio_channels() -> u16 {
+    1
+}
+
+impl AudioConfig {
+    /// Sound from `source`, mono at 64 kbit/s.
+    pub fn new(source: AudioSourceConfig) -> Self {
+        AudioConfig {
+            source,
+            channels: 1,
+            bitrate_kbps: None,
+        }
+    }
+}
+
+/// AAC bitrates accepted, in kbit/s per channel.
+const AUDIO_BITRATE_PER_CHANNEL_KBPS: std::ops::RangeInclusive<u32> = 16..=256;
+
+/// The sound track's settings, checked.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AudioSettings {
+    pub channels: u16,
+    pub bitrate_bps: u32,
+}
 
 /// Everything a recording needs. `Default` gives a 1280x720, 15 fps, 1.5 Mbit/s synthetic recording
 /// into `<home>/TClass/record`.
@@ -54,6 +94,8 @@ pub struct RecorderConfig {
     pub class: Option<ClassInfo>,
     /// Tell the institution's backend when the upload is complete (needs `upload` and `class`).
     pub callback: Option<CallbackConfig>,
+    /// The sound track (None: picture only).
+    pub audio: Option<AudioConfig>,
 }
 
 impl Default for RecorderConfig {
@@ -78,6 +120,7 @@ impl Default for RecorderConfig {
             upload: None,
             class: None,
             callback: None,
+            audio: None,
         }
     }
 }
@@ -88,6 +131,7 @@ pub(crate) struct Settings {
     pub out_dir: PathBuf,
     pub fragment_interval: Duration,
     pub encode: EncodeSettings,
+    pub audio: Option<AudioSettings>,
 }
 
 impl RecorderConfig {
@@ -119,6 +163,33 @@ impl RecorderConfig {
             content: self.content,
         }
         .check()?;
+        let audio = match &self.audio {
+            None => None,
+            Some(audio) => {
+                if !(1..=2).contains(&audio.channels) {
+                    return invalid(format!(
+                        "audio.channels is {}; use 1 (mono, a voice) or 2 (stereo)",
+                        audio.channels
+                    ));
+                }
+                let per_channel = AUDIO_BITRATE_PER_CHANNEL_KBPS;
+                let bitrate_bps = match audio.bitrate_kbps {
+                    None => default_aac_bitrate(audio.channels),
+                    Some(kbps) if per_channel.contains(&(kbps / u32::from(audio.channels))) => kbps * 1000,
+                    Some(kbps) => {
+                        return invalid(format!(
+                            "audio.bitrate_kbps is {kbps}; use {} to {} per channel (64 suits a voice in mono)",
+                            per_channel.start(),
+                            per_channel.end()
+                        ))
+                    }
+                };
+                Some(AudioSettings {
+                    channels: audio.channels,
+                    bitrate_bps,
+                })
+            }
+        };
         let out_dir = match &self.out_dir {
             Some(dir) => dir.clone(),
             None => default_out_dir()?,
@@ -127,6 +198,7 @@ impl RecorderConfig {
             out_dir,
             fragment_interval: Duration::from_millis(self.fragment_interval_ms.into()),
             encode,
+            audio,
         })
     }
 }

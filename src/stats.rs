@@ -22,6 +22,14 @@ pub struct Stats {
     pub bytes_written: u64,
     /// Fragments committed.
     pub fragments: u64,
+    /// Sound: sample frames (one per channel, at 48 kHz) the source delivered.
+    pub audio_samples_in: u64,
+    /// Sound: sample frames dropped (overlapping what was placed, or pushed faster than taken).
+    pub audio_samples_dropped: u64,
+    /// Sound: sample frames of silence inserted for gaps (> 70 ms) and while nothing came.
+    pub audio_samples_gap_filled: u64,
+    /// Sound: sample frames added (positive) or removed (negative) to follow the recorder's clock.
+    pub audio_samples_drift_corrected: i64,
 }
 
 /// Live counters behind [`Stats`].
@@ -33,6 +41,10 @@ pub(crate) struct Counters {
     pub frames_dropped: AtomicU64,
     pub bytes_written: AtomicU64,
     pub fragments: AtomicU64,
+    pub audio_samples_in: AtomicU64,
+    pub audio_samples_dropped: AtomicU64,
+    pub audio_samples_gap_filled: AtomicU64,
+    pub audio_samples_drift_corrected: std::sync::atomic::AtomicI64,
 }
 
 impl Counters {
@@ -49,6 +61,10 @@ impl Counters {
             frames_dropped: get(&self.frames_dropped),
             bytes_written: get(&self.bytes_written),
             fragments: get(&self.fragments),
+            audio_samples_in: get(&self.audio_samples_in),
+            audio_samples_dropped: get(&self.audio_samples_dropped),
+            audio_samples_gap_filled: get(&self.audio_samples_gap_filled),
+            audio_samples_drift_corrected: self.audio_samples_drift_corrected.load(Ordering::Relaxed),
         }
     }
 }

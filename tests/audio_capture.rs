@@ -299,3 +299,47 @@ fn an_unplugged_device_warns_and_comes_back() {
     let window = got.window((onset - got.start).as_secs_f64() + 0.3, 1.0);
     assert!((dominant(&window) - 1000.0).abs() <= 5.0);
 }
+
+/// The whole recorder with captured sound: a 440 Hz tone in the "system" sink and a 1 kHz tone on
+/// the "mic" are both in the MP4's AAC track, each at its level, next to the picture.
+#[test]
+fn a_recording_with_captured_system_and_mic_sound_has_both_tones() {
+    use classrec::{AudioConfig, AudioSourceConfig, Recorder, RecorderConfig, SourceConfig, SyntheticScene};
+    let pulse = Pulse::start();
+    let dir = common::TempDir::new("capture-recording");
+    let system_tone = pulse.tone(440, 0.4, 8.0);
+    let mic_tone = pulse.tone(1000, 0.2, 8.0);
+    let config = RecorderConfig {
+        source: SourceConfig::Synthetic {
+            size: None,
+            scene: SyntheticScene::Classroom,
+            fast: false,
+            frames: None,
+        },
+        size: Some((320, 180)),
+        out_dir: Some(dir.path().to_owned()),
+        audio: Some(AudioConfig::new(AudioSourceConfig::Capture {
+            input: Capture::SystemAndMic,
+            system_device: Some(SYSTEM_SINK.into()),
+            mic_device: Some(MIC_MONITOR.into()),
+        })),
+        ..RecorderConfig::default()
+    };
+    let mut recorder = Recorder::start(config).unwrap();
+    let players = [pulse.play(SYSTEM_SINK, &system_tone), pulse.play(MIC_SINK, &mic_tone)];
+    std::thread::sleep(Duration::from_secs(5));
+    let recording = recorder.stop().unwrap();
+    drop(players);
+    assert_eq!(common::decode_errors(&recording.path), "");
+    let samples = common::decode_audio(&recording.path);
+    assert!(samples.len() > 48_000 * 3, "{} samples decoded", samples.len());
+    // The last 2 s: both tones play by then.
+    let window = &samples[samples.len() - 2 * 48_000..];
+    let (a440, a1000) = (amplitude_at(window, 440.0), amplitude_at(window, 1000.0));
+    println!(
+        "recorded system+mic: dominant {} Hz, 440 Hz amplitude {a440:.3} (played 0.4), 1 kHz {a1000:.3} (played 0.2)",
+        dominant(window)
+    );
+    assert!((a440 / 0.4 - 1.0).abs() < 0.25, "440 Hz at {a440}");
+    assert!((a1000 / 0.2 - 1.0).abs() < 0.25, "1 kHz at {a1000}");
+}

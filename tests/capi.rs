@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use classrec::{CallbackConfig, ClassInfo, RecorderConfig, Role, Secret, SourceConfig};
+use classrec::{AudioConfig, AudioSourceConfig, CallbackConfig, ClassInfo, RecorderConfig, Role, Secret, SourceConfig};
 use common::receiver::{Receiver, Reply};
 use common::s3::S3Server;
 use common::{decode_errors, probe, TempDir};
@@ -165,6 +165,7 @@ fn cpp_client_records_uploads_and_calls_back_through_the_abi() {
                 retry_interval_ms: 200,
                 timeout_ms: 2000,
             }),
+            audio: Some(AudioConfig::new(AudioSourceConfig::Pushed)),
             ..RecorderConfig::default()
         };
         let config_path = dir.path().join(format!("config-{link:?}.json"));
@@ -197,6 +198,16 @@ fn cpp_client_records_uploads_and_calls_back_through_the_abi() {
             p.duration
         );
         assert_eq!(decode_errors(&path), "", "ffmpeg -v error must be silent");
+        let codecs = Command::new("ffprobe")
+            .args(["-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&codecs.stdout).split_whitespace().collect::<Vec<_>>(),
+            ["h264", "aac"],
+            "the pushed sound is in the file"
+        );
 
         let key = format!("{prefix}/{}", path.file_name().unwrap().to_string_lossy());
         assert!(

@@ -22,6 +22,7 @@ mod result;
 
 mod windows;
 
+mod audio;
 mod boundary;
 mod event;
 mod recorder;

@@ -12,13 +12,15 @@ use super::event::{classrec_event_callback, classrec_free_callback, EventThread,
 use super::recording::{classrec_recording, classrec_stats, recording_id};
 use super::result::{classrec_result, ApiError};
 use super::strings::{owned_cstring, parse_config, str_arg};
-use crate::{Frame, FramePusher, Recorder, Recording, StopReason, UploadedObject};
+use crate::{AudioPusher, Frame, FramePusher, Recorder, Recording, StopReason, UploadedObject};
 
 /// A recording in progress (opaque). Thread-safe: any function may be called from any thread,
 /// except `classrec_recorder_free`, which must be the last call.
 pub struct classrec_recorder {
     recorder: Mutex<Recorder>,
     pusher: Option<FramePusher>,
+    /// The sound pusher, when the sound is pushed (see `audio.rs`).
+    pub(super) audio_pusher: Option<AudioPusher>,
     path: CString,
     finished: OnceLock<(Recording, CString)>,
     upload: CloudOutcome<UploadedObject>,
@@ -122,6 +124,7 @@ pub unsafe extern "C" fn classrec_recorder_start(
             };
             let handle = Box::new(classrec_recorder {
                 pusher: recorder.pusher().cloned(),
+                audio_pusher: recorder.audio_pusher().cloned(),
                 path: owned_cstring(recorder.path().display().to_string()),
                 recorder: Mutex::new(recorder),
                 finished: OnceLock::new(),

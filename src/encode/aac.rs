@@ -42,6 +42,9 @@ pub trait AudioEncoder: Send {
     /// The track's description (constant for the encoder's life).
     fn info(&self) -> &AudioTrackInfo;
 
+    /// Sample frames taken so far (the track's real length, priming and padding excluded).
+    fn samples_in(&self) -> u64;
+
     /// Encodes interleaved samples (any number of whole sample frames; a partial codec frame is
     /// kept for the next call). Returns the access units completed, in order.
     fn encode(&mut self, pcm: &[f32]) -> Result<Vec<AudioPacket>>;
@@ -148,11 +151,6 @@ impl FdkAacEncoder {
         })
     }
 
-    /// Samples (per channel) given to [`AudioEncoder::encode`] so far: the track's real length,
-    /// without the priming delay and the silence [`AudioEncoder::flush`] pads with.
-    pub fn samples_in(&self) -> u64 {
-        self.samples_in
-    }
 
     fn frame_samples(&self) -> usize {
         self.info.frame_len as usize * usize::from(self.info.channels)
@@ -196,6 +194,10 @@ fn to_i16(x: f32) -> i16 {
 impl AudioEncoder for FdkAacEncoder {
     fn info(&self) -> &AudioTrackInfo {
         &self.info
+    }
+
+    fn samples_in(&self) -> u64 {
+        self.samples_in
     }
 
     fn encode(&mut self, pcm: &[f32]) -> Result<Vec<AudioPacket>> {

@@ -50,6 +50,11 @@ pub(crate) struct EncodeStage {
     /// Where frames go back to their source once done with.
     buffers: FrameBuffers,
     last_keyframe: Option<Duration>,
+    /// The last sample's time.
+    last_encoded: Option<Duration>,
+    /// With a sound track: the longest a still picture goes without a sample (one fragment), so
+    /// that every fragment carries picture and sound together.
+    heartbeat: Option<Duration>,
     last_seen: Option<Duration>,
     track_sent: bool,
 }
@@ -69,9 +74,18 @@ impl EncodeStage {
             previous: None,
             buffers,
             last_keyframe: None,
+            last_encoded: None,
+            heartbeat: None,
             last_seen: None,
             track_sent: false,
         })
+    }
+
+    /// Encodes the held picture again (a small delta frame) when a still picture has had no
+    /// sample for `interval`: used with a sound track, so fragments keep both tracks together.
+    pub(crate) fn with_heartbeat(mut self, interval: Duration) -> Self {
+        self.heartbeat = Some(interval);
+        self
     }
 
     /// Takes one captured frame.
@@ -106,6 +120,11 @@ impl EncodeStage {
             // Re-encode the held picture (still in the I420 buffer) as a keyframe.
             return self.encode(ts, true);
         }
+        if let (Some(beat), Some(last)) = (self.heartbeat, self.last_encoded) {
+            if ts.saturating_sub(last) >= beat {
+                return self.encode(ts, false);
+            }
+        }
         Ok(Outcome::Unchanged)
     }
 
@@ -117,6 +136,7 @@ impl EncodeStage {
         if picture.keyframe {
             self.last_keyframe = Some(ts);
         }
+        self.last_encoded = Some(ts);
         let track = match (&picture.sps, &picture.pps) {
             (Some(sps), Some(pps)) if !self.track_sent => {
                 self.track_sent = true;

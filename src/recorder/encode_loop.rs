@@ -18,6 +18,7 @@ pub(super) fn encode_loop(
 ) {
     let counters = &shared.counters;
     let end = |at, reason| {
+        let _ = shared.video_end.set(at); // the sound track ends here too
         let _ = samples.send(Encoded::End { at, reason });
     };
     loop {
@@ -43,6 +44,8 @@ pub(super) fn encode_loop(
         match outcome {
             Ok(Outcome::Sample(sample, track)) => {
                 Counters::add(&counters.frames_encoded, 1);
+                let nanos = u64::try_from(sample.timestamp.as_nanos()).unwrap_or(u64::MAX);
+                shared.video_progress.store(nanos, std::sync::atomic::Ordering::Release);
                 if samples.send(Encoded::Sample(sample, track)).is_err() {
                     return; // the muxer is gone (it failed and reported why)
                 }

@@ -7,6 +7,7 @@
 //! * `mux_loop.rs`: writes and fsyncs fragments, finalizes at the end.
 //! * `follow.rs`: uploads while recording, then delivers the completion callback.
 
+mod audio_loop;
 mod capture_loop;
 mod encode_loop;
 mod follow;
@@ -22,9 +23,10 @@ use std::time::{Duration, SystemTime};
 
 use crossbeam_channel::{bounded, Receiver};
 
+use crate::capture::audio::{open_audio, AudioPusher, AudioSource};
 use crate::capture::{Clock, FrameBuffers, FramePusher, FrameSource};
 use crate::config::RecorderConfig;
-use crate::encode::EncodeStage;
+use crate::encode::{AudioEncoder, EncodeStage, FdkAacEncoder};
 use crate::error::{Error, Result};
 use crate::event::{Event, Recording, UploadedObject};
 use crate::files::{create_recording, prepare_dir};
@@ -32,6 +34,7 @@ use crate::mux::{recover_folder, HybridWriter};
 use crate::queue::latest_queue;
 use crate::stats::Stats;
 use crate::upload::Uploader;
+use audio_loop::audio_loop;
 use capture_loop::capture_loop;
 use encode_loop::encode_loop;
 use follow::{spawn_upload, Follow};
@@ -47,6 +50,7 @@ const EVENT_QUEUE: usize = 256;
 struct Threads {
     capture: JoinHandle<()>,
     encode: JoinHandle<()>,
+    audio: Option<JoinHandle<()>>,
     mux: JoinHandle<Result<Recording>>,
 }
 
@@ -64,6 +68,7 @@ pub struct Recorder {
     shared: Arc<Shared>,
     events: Receiver<Event>,
     pusher: Option<FramePusher>,
+    audio_pusher: Option<AudioPusher>,
     path: PathBuf,
     threads: Option<Threads>,
     uploader: Option<Arc<Uploader>>,
@@ -83,15 +88,34 @@ impl std::fmt::Debug for Recorder {
 impl Recorder {
     /// Starts recording the source named in `config`.
     pub fn start(config: RecorderConfig) -> Result<Recorder> {
-        let (source, pusher) = crate::capture::open(&config.source, config.size, config.fps, Clock::start())?;
-        let mut recorder = Self::start_with_source(config, source)?;
+        let clock = Clock::start();
+        let (source, pusher) = crate::capture::open(&config.source, config.size, config.fps, clock)?;
+        let mut recorder = Self::start_with(config, source, clock)?;
         recorder.pusher = pusher;
         Ok(recorder)
     }
 
-    /// Starts recording frames from any [`FrameSource`] (a platform window capture, a test source).
-    pub fn start_with_source(config: RecorderConfig, mut source: Box<dyn FrameSource>) -> Result<Recorder> {
+    /// Starts recording frames from any [`FrameSource`] (a platform window capture, a test
+    /// source). A sound track (`config.audio`) is timed on a clock started now: the source's
+    /// timestamps should count from now too.
+    pub fn start_with_source(config: RecorderConfig, source: Box<dyn FrameSource>) -> Result<Recorder> {
+        Self::start_with(config, source, Clock::start())
+    }
+
+    fn start_with(config: RecorderConfig, mut source: Box<dyn FrameSource>, clock: Clock) -> Result<Recorder> {
         let settings = config.resolve(source.size_hint())?;
+        // Sound: its source and encoder are opened before anything is written, so a bad device
+        // or rate fails the start with a clear error.
+        let audio = match (&config.audio, settings.audio) {
+            (Some(audio), Some(audio_settings)) => {
+                let realtime = source.now().is_some();
+                let (audio_source, audio_pusher) =
+                    open_audio(&audio.source, audio_settings.channels, clock, realtime)?;
+                let encoder = FdkAacEncoder::new(audio_settings.channels, Some(audio_settings.bitrate_bps))?;
+                Some((audio_source, audio_pusher, encoder))
+            }
+            _ => None,
+        };
         prepare_dir(&settings.out_dir)?;
         let (events_tx, events) = latest_queue(EVENT_QUEUE);
         for (path, result) in recover_folder(&settings.out_dir) {
@@ -104,7 +128,10 @@ impl Recorder {
         }
         let buffers = FrameBuffers::new();
         source.use_buffers(buffers.clone());
-        let stage = EncodeStage::new(&settings.encode, buffers)?;
+        let mut stage = EncodeStage::new(&settings.encode, buffers)?;
+        if audio.is_some() {
+            stage = stage.with_heartbeat(settings.fragment_interval);
+        }
         let uploader = match &config.upload {
             Some(upload) => Some(Arc::new(Uploader::new(upload)?.with_callback(config.callback.clone()))),
             None => None,
@@ -116,10 +143,14 @@ impl Recorder {
             config.class_id.as_deref(),
             config.user_id.as_deref(),
         )?;
-        let writer = HybridWriter::new(file, path.clone(), settings.fragment_interval);
+        let mut writer = HybridWriter::new(file, path.clone(), settings.fragment_interval);
+        if let Some((_, _, encoder)) = &audio {
+            writer = writer.with_audio(encoder.info().clone());
+        }
         let shared = Arc::new(Shared::default());
         let (captured_tx, captured_rx) = latest_queue(CAPTURE_QUEUE);
         let (encoded_tx, encoded_rx) = bounded(MUX_QUEUE);
+        let audio_packets = encoded_tx.clone();
         events_tx.send(Event::Started { path: path.clone() });
 
         let spawn_failed = |e: std::io::Error| Error::Internal(format!("cannot start a recorder thread: {e}"));
@@ -136,6 +167,19 @@ impl Recorder {
                 .name("classrec-encode".into())
                 .spawn(move || encode_loop(captured_rx, stage, encoded_tx, &shared, &events))
                 .map_err(spawn_failed)?
+        };
+        let (audio_thread, audio_pusher) = match audio {
+            Some((audio_source, audio_pusher, encoder)) => {
+                let (shared, events, packets) = (shared.clone(), events_tx.clone(), audio_packets);
+                let source: Box<dyn AudioSource> = audio_source;
+                let encoder: Box<dyn AudioEncoder> = Box::new(encoder);
+                let thread = std::thread::Builder::new()
+                    .name("classrec-audio".into())
+                    .spawn(move || audio_loop(source, encoder, packets, &shared, &events))
+                    .map_err(spawn_failed)?;
+                (Some(thread), audio_pusher)
+            }
+            None => (None, None),
         };
         let (growth_tx, upload_done, callback_done) = match &uploader {
             Some(uploader) => {
@@ -165,8 +209,14 @@ impl Recorder {
             shared,
             events,
             pusher: None,
+            audio_pusher,
             path,
-            threads: Some(Threads { capture, encode, mux }),
+            threads: Some(Threads {
+                capture,
+                encode,
+                audio: audio_thread,
+                mux,
+            }),
             uploader,
             upload_done,
             callback_done,
@@ -200,6 +250,11 @@ impl Recorder {
     /// The handle for pushing frames, when the source is [`SourceConfig::Pushed`].
     pub fn pusher(&self) -> Option<&FramePusher> {
         self.pusher.as_ref()
+    }
+
+    /// The handle for pushing sound, when the sound source is `AudioSourceConfig::Pushed`.
+    pub fn audio_pusher(&self) -> Option<&AudioPusher> {
+        self.audio_pusher.as_ref()
     }
 
     /// Pauses: nothing is recorded until [`Recorder::resume`]; the paused time is cut out.
@@ -277,6 +332,12 @@ impl Recorder {
             pusher.close();
         }
         let _ = threads.encode.join();
+        if let Some(pusher) = &self.audio_pusher {
+            pusher.close();
+        }
+        if let Some(audio) = threads.audio {
+            let _ = audio.join();
+        }
         // A source stuck in a blocking read (stdin) is left to finish on its own.
         if threads.capture.is_finished() {
             let _ = threads.capture.join();

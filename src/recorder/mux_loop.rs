@@ -2,6 +2,7 @@
 //! (see `mux`); tells a following upload how far the file is committed.
 
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
 
@@ -34,24 +35,44 @@ pub(super) fn mux_loop(
         }
         events.send(Event::FragmentCommitted(fragment));
     };
+    // With a sound track, the file is finished once both the picture's end and the sound's end
+    // have arrived (the sound thread waits for the picture's end, so both always come).
+    let mut audio_pending = writer.has_audio();
+    let mut audio_samples = None;
+    let mut video_end: Option<(Option<Duration>, StopReason)> = None;
     let (end, mut reason) = loop {
-        match samples.recv() {
-            Ok(Encoded::Sample(sample, track)) if failure.is_none() => match writer.push(sample, track.as_ref()) {
-                Ok(Some(fragment)) => committed(fragment),
-                Ok(None) => {}
-                Err(e) => {
-                    events.send(Event::Error { message: e.to_string() });
-                    shared.request_stop();
-                    failure = Some(e);
-                }
-            },
-            Ok(Encoded::Sample(..)) => {} // after a failure: drain until the end
-            Ok(Encoded::End { at, reason }) => break (Some(at), reason),
-            Err(_) => break (None, StopReason::Failed("the encode thread ended unexpectedly".into())),
+        if let Some(end) = video_end.take_if(|_| !audio_pending) {
+            break end;
+        }
+        let written = match samples.recv() {
+            Ok(Encoded::Sample(sample, track)) if failure.is_none() => writer.push(sample, track.as_ref()),
+            Ok(Encoded::Audio(packet)) if failure.is_none() => writer.push_audio(packet),
+            Ok(Encoded::Sample(..) | Encoded::Audio(_)) => continue, // after a failure: drain until the end
+            Ok(Encoded::AudioEnd { samples }) => {
+                audio_samples = Some(samples);
+                audio_pending = false;
+                continue;
+            }
+            Ok(Encoded::End { at, reason }) => {
+                video_end = Some((Some(at), reason));
+                continue;
+            }
+            Err(_) => {
+                break video_end.unwrap_or((None, StopReason::Failed("the encode thread ended unexpectedly".into())))
+            }
+        };
+        match written {
+            Ok(Some(fragment)) => committed(fragment),
+            Ok(None) => {}
+            Err(e) => {
+                events.send(Event::Error { message: e.to_string() });
+                shared.request_stop();
+                failure = Some(e);
+            }
         }
     };
     let finished = match (&failure, end) {
-        (None, Some(at)) => writer.finish(at).map(|last| {
+        (None, Some(at)) => writer.finish(at, audio_samples).map(|last| {
             if let Some(fragment) = last {
                 committed(fragment);
             }

@@ -1,12 +1,12 @@
 //! What the recorder's threads share: the stop and pause flags, the counters, and the messages
 //! that travel down the pipeline's queues.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::capture::Frame;
-use crate::encode::{Sample, TrackInfo};
+use crate::encode::{AudioPacket, Sample, TrackInfo};
 use crate::event::StopReason;
 use crate::stats::Counters;
 
@@ -22,6 +22,12 @@ pub(super) struct Shared {
     pub stop_requested_at: OnceLock<Instant>,
     pub paused: AtomicBool,
     pub counters: Counters,
+    /// Where the picture ends on the timeline, once the encode stage knows: the sound track is
+    /// cut (or padded) to it, so both end together.
+    pub video_end: OnceLock<Duration>,
+    /// The latest picture's time (ns): a sound source in virtual time waits for it, so it does not
+    /// run far ahead and pile up in the muxer.
+    pub video_progress: AtomicU64,
 }
 
 impl Shared {
@@ -45,5 +51,9 @@ pub(super) enum Captured {
 /// Messages from encode to mux.
 pub(super) enum Encoded {
     Sample(Sample, Option<TrackInfo>),
+    /// An AAC access unit of the sound track.
+    Audio(AudioPacket),
+    /// The sound track is complete: the real number of sample frames the encoder took.
+    AudioEnd { samples: u64 },
     End { at: Duration, reason: StopReason },
 }

@@ -52,6 +52,11 @@ classrec_result Recording::push(const std::vector<uint8_t> &bgra, uint32_t width
   return classrec_recorder_push_frame(recorder_, bgra.data(), width, height, size_t{width} * 4, timestamp_us);
 }
 
+classrec_result Recording::push_audio(const std::vector<int16_t> &pcm, uint32_t rate, int64_t timestamp_us) {
+  return classrec_recorder_push_audio(recorder_, pcm.data(), pcm.size(), rate, 1, CLASSREC_SAMPLE_FORMAT_S16,
+                                      timestamp_us);
+}
+
 classrec_result Recording::stop(classrec_recording &out) { return classrec_recorder_stop(recorder_, &out); }
 
 classrec_result Recording::wait_upload(uint32_t timeout_ms) { return classrec_recorder_wait_upload(recorder_, timeout_ms); }

@@ -33,6 +33,8 @@ class Recording {
   Recording &operator=(const Recording &) = delete;
 
   classrec_result push(const std::vector<uint8_t> &bgra, uint32_t width, uint32_t height, int64_t timestamp_us);
+  // Mono 16-bit PCM at `rate` Hz, stamped like the frames.
+  classrec_result push_audio(const std::vector<int16_t> &pcm, uint32_t rate, int64_t timestamp_us);
   classrec_result stop(classrec_recording &out);
   classrec_result wait_upload(uint32_t timeout_ms);
   Counts counts() const;

@@ -4,6 +4,7 @@
 // callback receiver. Run under AddressSanitizer.
 //
 // Usage: end_to_end <config.json>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -48,6 +49,16 @@ int main(int argc, char **argv) {
       classrec_result pushed = recording.push(picture(width, height, i), width, height, int64_t{i} * 1000000 / 15);
       if (pushed != CLASSREC_RESULT_OK) {
         std::printf("push_failed=%s %s\n", classrec_result_name(pushed), recording.last_error().c_str());
+        return 1;
+      }
+      // 1/15 s of a 440 Hz tone at 48 kHz, stamped like the frame (the call's mixed sound).
+      std::vector<int16_t> tone(3200);
+      for (size_t j = 0; j < tone.size(); j++) {
+        tone[j] = static_cast<int16_t>(8000.0 * std::sin(2.0 * 3.14159265358979 * 440.0 * double(size_t(i) * 3200 + j) / 48000.0));
+      }
+      classrec_result sound = recording.push_audio(tone, 48000, int64_t{i} * 1000000 / 15);
+      if (sound != CLASSREC_RESULT_OK) {
+        std::printf("push_audio_failed=%s %s\n", classrec_result_name(sound), recording.last_error().c_str());
         return 1;
       }
       std::this_thread::sleep_for(std::chrono::microseconds(1000000 / 15));  // real time, as a renderer

@@ -169,6 +169,54 @@ static void null_handles(void) {
   CHECK(strcmp(classrec_version(), version) == 0, "classrec_version() matches the header's macros");
 }
 
+/* A recorder whose sound is pushed: every bad buffer gets its defined error, good ones are taken. */
+static void pushed_audio_recorder(const char *dir) {
+  char error[512];
+  char json[512];
+  classrec_recorder *rec = NULL;
+  snprintf(json, sizeof json,
+           "{\"source\": {\"kind\": \"pushed\"}, \"audio\": {\"source\": {\"kind\": \"pushed\"}}, "
+           "\"out_dir\": \"%s/pushed-audio\", \"size\": [320, 240], \"fps\": 15}",
+           dir);
+  CHECK_RESULT(classrec_recorder_start(json, NULL, NULL, NULL, &rec, error, sizeof error), CLASSREC_RESULT_OK,
+               "a recorder with pushed sound starts");
+  if (rec == NULL) {
+    printf("#   %s\n", error);
+    return;
+  }
+  static int16_t s16[2 * 480 + 1];
+  static float f32[2 * 480];
+  CHECK_RESULT(classrec_recorder_push_audio(NULL, s16, 480, 48000, 1, CLASSREC_SAMPLE_FORMAT_S16, -1),
+               CLASSREC_RESULT_NULL_ARGUMENT, "push_audio(NULL recorder)");
+  CHECK_RESULT(classrec_recorder_push_audio(rec, NULL, 480, 48000, 1, CLASSREC_SAMPLE_FORMAT_S16, -1),
+               CLASSREC_RESULT_NULL_ARGUMENT, "push_audio(NULL data)");
+  CHECK_RESULT(classrec_recorder_push_audio(rec, s16, 0, 48000, 1, CLASSREC_SAMPLE_FORMAT_S16, -1),
+               CLASSREC_RESULT_INVALID_AUDIO, "0 frames is INVALID_AUDIO");
+  CHECK_RESULT(classrec_recorder_push_audio(rec, s16, 480, 7999, 1, CLASSREC_SAMPLE_FORMAT_S16, -1),
+               CLASSREC_RESULT_INVALID_AUDIO, "7999 Hz is INVALID_AUDIO");
+  CHECK_RESULT(classrec_recorder_push_audio(rec, s16, 480, 96000, 1, CLASSREC_SAMPLE_FORMAT_S16, -1),
+               CLASSREC_RESULT_INVALID_AUDIO, "96 kHz is INVALID_AUDIO");
+  CHECK_RESULT(classrec_recorder_push_audio(rec, s16, 480, 48000, 3, CLASSREC_SAMPLE_FORMAT_S16, -1),
+               CLASSREC_RESULT_INVALID_AUDIO, "3 channels is INVALID_AUDIO");
+  CHECK_RESULT(classrec_recorder_push_audio(rec, s16, 480, 48000, 1, 7, -1), CLASSREC_RESULT_INVALID_AUDIO,
+               "an unknown sample format is INVALID_AUDIO");
+  CHECK_RESULT(classrec_recorder_push_audio(rec, (const char *)f32 + 1, 100, 48000, 1, CLASSREC_SAMPLE_FORMAT_F32, -1),
+               CLASSREC_RESULT_INVALID_AUDIO, "a misaligned float buffer is INVALID_AUDIO");
+  CHECK_RESULT(classrec_recorder_push_audio(rec, (const char *)s16 + 1, 100, 48000, 1, CLASSREC_SAMPLE_FORMAT_S16, -1),
+               CLASSREC_RESULT_INVALID_AUDIO, "a misaligned int16 buffer is INVALID_AUDIO");
+  CHECK_RESULT(classrec_recorder_push_audio(rec, f32, SIZE_MAX / 2, 48000, 2, CLASSREC_SAMPLE_FORMAT_F32, -1),
+               CLASSREC_RESULT_INVALID_AUDIO, "a frame count that overflows is INVALID_AUDIO (nothing is read)");
+  for (int i = 0; i < 50; i++) {
+    CHECK_RESULT(classrec_recorder_push_audio(rec, s16, 160, 16000, 1, CLASSREC_SAMPLE_FORMAT_S16, (int64_t)i * 10000),
+                 CLASSREC_RESULT_OK, "16 kHz mono S16 is taken");
+    CHECK_RESULT(classrec_recorder_push_audio(rec, f32, 480, 48000, 2, CLASSREC_SAMPLE_FORMAT_F32, -1),
+                 CLASSREC_RESULT_OK, "48 kHz stereo F32 is taken");
+  }
+  classrec_recording recording;
+  CHECK_RESULT(classrec_recorder_stop(rec, &recording), CLASSREC_RESULT_OK, "stop with pushed sound");
+  classrec_recorder_free(rec);
+}
+
 /* A pushed-source recorder: bad frames, stop twice, calls after stop. */
 static void pushed_recorder(const char *dir) {
   char error[512];
@@ -215,6 +263,9 @@ static void pushed_recorder(const char *dir) {
     CHECK_RESULT(classrec_recorder_push_frame(rec, frame, W, H, W * 4, (int64_t)i * 1000000 / 15),
                  CLASSREC_RESULT_OK, "a valid frame is taken");
   }
+  int16_t silence[160] = {0};
+  CHECK_RESULT(classrec_recorder_push_audio(rec, silence, 160, 16000, 1, CLASSREC_SAMPLE_FORMAT_S16, -1),
+               CLASSREC_RESULT_WRONG_STATE, "push_audio without pushed sound is WRONG_STATE");
   CHECK_RESULT(classrec_recorder_pause(rec), CLASSREC_RESULT_OK, "pause");
   CHECK_RESULT(classrec_recorder_resume(rec), CLASSREC_RESULT_OK, "resume");
   CHECK_RESULT(classrec_recorder_stats(rec, NULL), CLASSREC_RESULT_NULL_ARGUMENT, "stats(NULL out)");
@@ -366,6 +417,7 @@ int main(int argc, char **argv) {
   bad_configurations(argv[1]);
   null_handles();
   pushed_recorder(argv[1]);
+  pushed_audio_recorder(argv[1]);
   synthetic_recorder(argv[1]);
   user_data_lives_until_free(argv[1]);
   uploader(argv[1]);

@@ -176,3 +176,17 @@ pub fn spawn_child_recorder(name: &str, env: (&str, &str)) -> (Child, PathBuf) {
         }
     }
 }
+
+/// The file's sound track decoded by FFmpeg to mono f32 at 48 kHz.
+pub fn decode_audio(path: &Path) -> Vec<f32> {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(path)
+        .args(["-map", "0:a", "-ac", "1", "-ar", "48000", "-f", "f32le", "-"])
+        .output()
+        .unwrap();
+    out.stdout
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect()
+}

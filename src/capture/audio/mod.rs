@@ -7,6 +7,7 @@
 
 mod device;
 mod device_mix;
+mod open;
 mod pushed;
 mod raw;
 mod resample;
@@ -18,6 +19,8 @@ mod timeline;
 use std::time::Duration;
 
 pub use device::{list_audio_devices, AudioCapture, AudioDeviceInfo, AudioDeviceKind, Capture, CapturedAudio};
+pub(crate) use open::open_audio;
+pub use open::AudioSourceConfig;
 pub use pushed::{AudioPusher, PushedAudio};
 pub use raw::{PcmFormat, RawAudio};
 pub use synthetic::{SyntheticAudio, SyntheticSound};
