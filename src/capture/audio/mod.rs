@@ -6,7 +6,10 @@
 //! [`AudioTimeline`] turns them into one gapless stream whose position is the sample count.
 
 mod device;
+mod device_find;
 mod device_mix;
+mod device_stream;
+mod device_thread;
 mod open;
 mod pushed;
 mod raw;
