@@ -51,7 +51,7 @@ pub(super) fn mux_loop(
         }
     };
     let finished = match (&failure, end) {
-        (None, Some(at)) => writer.finish(at).map(|last| {
+        (None, Some(at)) => writer.finish(at, None).map(|last| {
             if let Some(fragment) = last {
                 committed(fragment);
             }
