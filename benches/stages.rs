@@ -132,7 +132,7 @@ fn muxing(c: &mut Criterion) {
             for sample in &samples {
                 writer.push(sample.clone(), Some(&track)).unwrap();
             }
-            writer.finish(Duration::from_secs(2)).unwrap()
+            writer.finish(Duration::from_secs(2), None).unwrap()
         })
     });
     group.finish();

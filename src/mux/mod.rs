@@ -1,10 +1,14 @@
 //! Mux: the crash-safe "hybrid" MP4 (docs/ARCHITECTURE.md, File format).
 //!
 //! While recording the file is `ftyp moov(mvex) free(16) [moof mdat]*`, every fragment fsync'd.
-//! [`HybridWriter::finish`] appends a full `moov` and patches the head into `ftyp free mdat moov`,
-//! an ordinary MP4. [`recover`] does the same for a file left behind by a crash.
+//! Each fragment holds both tracks when there is sound: one `moof` with a video and an audio
+//! `traf`, one `mdat` (video data, then audio data). [`HybridWriter::finish`] appends a full
+//! `moov` and patches the head into `ftyp free mdat moov`, an ordinary MP4. [`recover`] does the
+//! same for a file left behind by a crash.
 
 mod boxes;
+mod finalize;
+mod parse;
 mod recover;
 
 use std::fs::File;
@@ -14,27 +18,13 @@ use std::time::Duration;
 pub(crate) use recover::finalized_duration;
 pub use recover::{needs_recovery, recover, recover_folder};
 
-use boxes::{FragmentIndex, SampleInfo, RESERVED_LEN, TIMESCALE};
+use boxes::{FragmentIndex, Run, SampleInfo, Traf, AUDIO_TIMESCALE, AUDIO_TRACK_ID, TIMESCALE, VIDEO_TRACK_ID};
+use finalize::{finalize_fitting, write_error, HeadLayout, Movie};
 
-use crate::encode::{Sample, TrackInfo};
-use crate::error::{is_disk_full, Error, Result};
+use crate::encode::{AudioPacket, AudioTrackInfo, Sample, TrackInfo};
+use crate::error::{Error, Result};
 use crate::event::FragmentInfo;
 use crate::files::write_at;
-
-/// Where the head's boxes are, so finalize can patch them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct HeadLayout {
-    /// Offset of the initial `moov` (right after `ftyp`).
-    pub moov_offset: u64,
-    /// Offset of the reserved box (right after the initial `moov`).
-    pub reserved_offset: u64,
-}
-
-impl HeadLayout {
-    fn fragments_start(&self) -> u64 {
-        self.reserved_offset + RESERVED_LEN
-    }
-}
 
 /// A duration in media ticks, rounded to the nearest tick (1/15 s is 6000 ticks, not 5999).
 fn ticks(d: Duration) -> u64 {
@@ -52,16 +42,24 @@ pub struct HybridWriter {
     file: File,
     path: PathBuf,
     track: Option<TrackInfo>,
+    /// The sound track, declared before the first sample.
+    audio: Option<AudioTrackInfo>,
     head: Option<HeadLayout>,
     /// End of the committed data: everything before is fsync'd and valid.
     committed: u64,
     fragments: Vec<FragmentIndex>,
-    /// Samples of the fragment in progress, with their tick times.
+    /// Video samples of the fragment in progress, with their tick times.
     pending: Vec<(u64, Sample)>,
-    /// Timeline origin: the first sample's timestamp.
+    /// Audio packets not yet in a fragment, in order.
+    audio_pending: Vec<AudioPacket>,
+    /// Timeline origin: recording time 0 with sound, else the first sample's timestamp.
     origin: Option<Duration>,
-    /// Ticks at the start of the fragment in progress.
+    /// Video ticks at the start of the fragment in progress.
     decode_time: u64,
+    /// Audio samples committed: the next audio `tfdt`.
+    audio_time: u64,
+    /// PCM samples really recorded, given to `finish` (the audio edit list's length).
+    audio_samples: Option<u64>,
     /// Media ticks per fragment: a fragment is committed once it spans this much.
     fragment_ticks: u64,
 }
@@ -73,14 +71,31 @@ impl HybridWriter {
             file,
             path,
             track: None,
+            audio: None,
             head: None,
             committed: 0,
             fragments: Vec::new(),
             pending: Vec::new(),
+            audio_pending: Vec::new(),
             origin: None,
             decode_time: 0,
+            audio_time: 0,
+            audio_samples: None,
             fragment_ticks: ticks(fragment_interval).max(1),
         }
+    }
+
+    /// Declares a sound track (track 2), before the first sample. Its time is the running sample
+    /// count, and the video's origin becomes recording time 0 (the first picture shows from 0).
+    pub fn with_audio(mut self, track: AudioTrackInfo) -> Self {
+        debug_assert!(self.head.is_none(), "with_audio after the first sample");
+        self.audio = Some(track);
+        self
+    }
+
+    /// True when the file has a sound track.
+    pub(crate) fn has_audio(&self) -> bool {
+        self.audio.is_some()
     }
 
     /// The recording's path.
@@ -109,16 +124,24 @@ impl HybridWriter {
             let track = track.ok_or_else(|| Error::Internal("first sample came without SPS/PPS".into()))?;
             self.write_head(track.clone())?;
         }
-        let origin = *self.origin.get_or_insert(sample.timestamp);
+        let first_origin = if self.audio.is_some() {
+            Duration::ZERO
+        } else {
+            sample.timestamp
+        };
+        let origin = *self.origin.get_or_insert(first_origin);
         let last = self.pending.last().map(|(t, _)| *t).unwrap_or(self.decode_time);
-        let mut t = ticks(sample.timestamp.saturating_sub(origin));
-        if !self.pending.is_empty() || self.decode_time > 0 {
-            t = t.max(last + 1); // strictly increasing, even for odd host timestamps
-        }
+        let t = if self.pending.is_empty() && self.decode_time == 0 {
+            0 // the first picture shows from the start of the timeline
+        } else {
+            // strictly increasing, even for odd host timestamps
+            ticks(sample.timestamp.saturating_sub(origin)).max(last + 1)
+        };
         // Fragments are cut by time, not at keyframes: each one only has to follow the previous.
         let fragment_start = self.pending.first().map(|(t, _)| *t);
         let done = if fragment_start.is_some_and(|start| t - start >= self.fragment_ticks) {
-            Some(self.commit_fragment(t)?)
+            let audio = self.audio_starting_before(t);
+            Some(self.commit_fragment(Some(t), audio)?)
         } else {
             None
         };
@@ -126,11 +149,43 @@ impl HybridWriter {
         Ok(done)
     }
 
+    /// Adds an audio packet (in order; its time is the sample count so far). Commits the pending
+    /// audio alone when the video has stalled for two fragments' worth of sound.
+    pub fn push_audio(&mut self, packet: AudioPacket) -> Result<Option<FragmentInfo>> {
+        if self.audio.is_none() {
+            return Err(Error::Internal("push_audio on a writer without with_audio".into()));
+        }
+        self.audio_pending.push(packet);
+        if self.head.is_none() {
+            return Ok(None); // the head needs the first picture's SPS/PPS
+        }
+        let pending: u64 = self.audio_pending.iter().map(|p| u64::from(p.samples)).sum();
+        if pending * u64::from(TIMESCALE) >= 2 * self.fragment_ticks * u64::from(AUDIO_TIMESCALE) {
+            let all = self.audio_pending.len();
+            return self.commit_fragment(None, all).map(Some);
+        }
+        Ok(None)
+    }
+
+    /// How many pending audio packets start (as played, after the priming) before video tick `t`.
+    fn audio_starting_before(&self, t: u64) -> usize {
+        let priming = self.audio.as_ref().map_or(0, |a| i128::from(a.priming));
+        let mut at = i128::from(self.audio_time) - priming;
+        self.audio_pending
+            .iter()
+            .take_while(|p| {
+                let start = at;
+                at += i128::from(p.samples);
+                start * i128::from(TIMESCALE) < i128::from(t) * i128::from(AUDIO_TIMESCALE)
+            })
+            .count()
+    }
+
     fn write_head(&mut self, track: TrackInfo) -> Result<()> {
         let mut buf = Vec::new();
         boxes::ftyp(&mut buf);
         let moov_offset = buf.len() as u64;
-        boxes::initial_moov(&mut buf, &track);
+        boxes::initial_moov(&mut buf, &track, self.audio.as_ref());
         let reserved_offset = buf.len() as u64;
         boxes::reserved(&mut buf);
         self.write_durably(0, &buf)?;
@@ -143,38 +198,77 @@ impl HybridWriter {
         Ok(())
     }
 
-    /// Writes the pending samples as one fragment ending at tick `end`, and fsyncs it.
-    fn commit_fragment(&mut self, end: u64) -> Result<FragmentInfo> {
-        let mut samples = Vec::with_capacity(self.pending.len());
-        for (i, (t, s)) in self.pending.iter().enumerate() {
-            let next = self.pending.get(i + 1).map_or(end, |(n, _)| *n);
-            samples.push(SampleInfo {
-                size: s.data.len() as u32,
-                duration: (next.max(t + 1) - t) as u32,
-                keyframe: s.keyframe,
-            });
+    /// Writes one fragment and fsyncs it: the pending video samples, the last lasting until tick
+    /// `video_end` (`None`: no video in this fragment), and the first `audio` pending packets.
+    fn commit_fragment(&mut self, video_end: Option<u64>, audio: usize) -> Result<FragmentInfo> {
+        let mut video = Vec::new();
+        if let Some(end) = video_end {
+            for (i, (t, s)) in self.pending.iter().enumerate() {
+                let next = self.pending.get(i + 1).map_or(end, |(n, _)| *n);
+                video.push(SampleInfo {
+                    size: s.data.len() as u32,
+                    duration: (next.max(t + 1) - t) as u32,
+                    keyframe: s.keyframe,
+                });
+            }
         }
-        let payload: usize = samples.iter().map(|s| s.size as usize).sum();
-        let mut buf = Vec::with_capacity(payload + 64 + 12 * samples.len());
-        boxes::moof(&mut buf, self.fragments.len() as u32 + 1, self.decode_time, &samples);
+        let packets = &self.audio_pending[..audio];
+        let sound: Vec<SampleInfo> = packets
+            .iter()
+            .map(|p| SampleInfo {
+                size: p.data.len() as u32,
+                duration: p.samples,
+                keyframe: true, // every AAC access unit is a sync sample
+            })
+            .collect();
+        let mut trafs = Vec::with_capacity(2);
+        for (track_id, base_decode_time, samples) in [
+            (VIDEO_TRACK_ID, self.decode_time, &video),
+            (AUDIO_TRACK_ID, self.audio_time, &sound),
+        ] {
+            if !samples.is_empty() {
+                trafs.push(Traf {
+                    track_id,
+                    base_decode_time,
+                    samples,
+                });
+            }
+        }
+        let payload: usize = video.iter().chain(&sound).map(|s| s.size as usize).sum();
+        let mut buf = Vec::with_capacity(payload + 128 + 12 * (video.len() + sound.len()));
+        let offsets = boxes::moof(&mut buf, self.fragments.len() as u32 + 1, &trafs);
         boxes::mdat_header(&mut buf, payload);
-        let data_offset = self.committed + buf.len() as u64;
-        for (_, s) in &self.pending {
-            buf.extend_from_slice(&s.data);
+        if video_end.is_some() {
+            self.pending.iter().for_each(|(_, s)| buf.extend_from_slice(&s.data));
         }
+        packets.iter().for_each(|p| buf.extend_from_slice(&p.data));
         let start = self.committed;
         if let Err(e) = self.write_durably(start, &buf) {
             let _ = self.file.set_len(start); // drop the torn fragment, keep the committed ones
             return Err(e);
         }
         self.committed += buf.len() as u64;
-        self.decode_time += samples.iter().map(|s| u64::from(s.duration)).sum::<u64>();
+        let mut offsets = offsets.into_iter().map(|o| start + u64::from(o));
+        let mut run = |samples: Vec<SampleInfo>| Run {
+            data_offset: if samples.is_empty() {
+                0
+            } else {
+                offsets.next().unwrap_or(0)
+            },
+            samples,
+        };
+        let (video, audio_run) = (run(video), run(sound));
+        self.decode_time += video.duration();
+        self.audio_time += audio_run.duration();
+        if video_end.is_some() {
+            self.pending.clear();
+        }
+        self.audio_pending.drain(..audio);
         self.fragments.push(FragmentIndex {
             start,
-            data_offset,
-            samples,
+            video,
+            audio: audio_run,
         });
-        self.pending.clear();
         Ok(FragmentInfo {
             index: self.fragments.len() as u32,
             start,
@@ -183,15 +277,20 @@ impl HybridWriter {
         })
     }
 
-    /// Commits what is pending, the last sample lasting until `end` (a timestamp on the same
-    /// timeline as the samples'), then finalizes. Returns the last fragment committed, if any.
-    pub fn finish(&mut self, end: Duration) -> Result<Option<FragmentInfo>> {
-        let last = if self.pending.is_empty() {
-            None
-        } else {
+    /// Commits what is pending, the last picture lasting until `end` (a timestamp on the same
+    /// timeline as the samples') and every pending audio packet, then finalizes. `audio_samples`
+    /// is the number of PCM sample frames given to the audio encoder (its `samples_in`): the
+    /// sound's real length, for the edit list. Returns the last fragment committed, if any.
+    pub fn finish(&mut self, end: Duration, audio_samples: Option<u64>) -> Result<Option<FragmentInfo>> {
+        let last = if self.head.is_some() && !(self.pending.is_empty() && self.audio_pending.is_empty()) {
             let origin = self.origin.unwrap_or_default();
-            Some(self.commit_fragment(ticks(end.saturating_sub(origin)))?)
+            let video_end = (!self.pending.is_empty()).then(|| ticks(end.saturating_sub(origin)));
+            let audio = self.audio_pending.len();
+            Some(self.commit_fragment(video_end, audio)?)
+        } else {
+            None
         };
+        self.audio_samples = audio_samples;
         self.finalize()?;
         Ok(last)
     }
@@ -199,77 +298,22 @@ impl HybridWriter {
     /// Finalizes what is committed, dropping anything pending (used after a write failure).
     pub(crate) fn finalize(&mut self) -> Result<()> {
         self.pending.clear();
+        self.audio_pending.clear();
         let (Some(head), Some(track)) = (self.head, self.track.as_ref()) else {
             return Ok(()); // nothing was ever written
         };
-        self.committed = finalize_fitting(&self.file, &self.path, head, track, &mut self.fragments, self.committed)?;
-        self.decode_time = self
-            .fragments
-            .iter()
-            .flat_map(|f| &f.samples)
-            .map(|s| u64::from(s.duration))
-            .sum();
+        let movie = Movie {
+            video: track,
+            audio: self.audio.as_ref(),
+            audio_samples: self.audio_samples,
+        };
+        self.committed = finalize_fitting(&self.file, &self.path, head, movie, &mut self.fragments, self.committed)?;
+        self.decode_time = self.fragments.iter().map(|f| f.video.duration()).sum();
         Ok(())
     }
 
-    /// Media duration committed so far.
+    /// Video duration committed so far.
     pub(crate) fn duration(&self) -> Duration {
         ticks_to_duration(self.decode_time)
     }
-}
-
-/// [`finalize`], and if the disk is too full even for the index, gives back the newest
-/// fragments (about 2 s each) one by one until it fits. Returns where the fragments now end.
-fn finalize_fitting(
-    file: &File,
-    path: &Path,
-    head: HeadLayout,
-    track: &TrackInfo,
-    fragments: &mut Vec<FragmentIndex>,
-    mut end: u64,
-) -> Result<u64> {
-    loop {
-        match finalize(file, path, head, track, fragments, end) {
-            Err(Error::DiskFull { .. }) if fragments.len() > 1 => {
-                end = fragments.pop().expect("more than one fragment").start;
-            }
-            other => return other.map(|()| end),
-        }
-    }
-}
-
-/// A failed write to the recording: [`Error::DiskFull`] when the disk is full, else an I/O error
-/// naming what was being done.
-fn write_error(path: &Path, what: &str, e: std::io::Error) -> Error {
-    if is_disk_full(&e) {
-        Error::DiskFull { path: path.to_owned() }
-    } else {
-        Error::io(format!("{what} `{}`", path.display()), e)
-    }
-}
-
-/// Turns a fragmented file whose fragments end at `end` into an ordinary MP4.
-///
-/// Order matters for crash safety: the full `moov` is appended and made durable first; only then
-/// is the head patched. A crash in between leaves a file [`recover`] still recognises.
-fn finalize(
-    file: &File,
-    path: &Path,
-    head: HeadLayout,
-    track: &TrackInfo,
-    fragments: &[FragmentIndex],
-    end: u64,
-) -> Result<()> {
-    let fail = |what: &str, e| write_error(path, what, e);
-    let mut moov = Vec::new();
-    boxes::final_moov(&mut moov, track, fragments);
-    file.set_len(end).map_err(|e| fail("truncating", e))?;
-    write_at(file, end, &moov)
-        .and_then(|()| file.sync_data())
-        .map_err(|e| fail("appending the index to", e))?;
-    write_at(file, head.moov_offset + 4, b"free").map_err(|e| fail("patching", e))?;
-    let mdat = boxes::large_mdat_header(end - head.reserved_offset);
-    write_at(file, head.reserved_offset, &mdat)
-        .and_then(|()| file.sync_data())
-        .map_err(|e| fail("patching", e))
 }

@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use mp4::{MoovBox, ReadBox};
 
-use super::boxes::{FragmentIndex, SampleInfo, KEY_SAMPLE_FLAGS, RESERVED_LEN};
-use super::{finalize_fitting, ticks_to_duration, HeadLayout};
-use crate::encode::TrackInfo;
+use super::boxes::{FragmentIndex, Run, AUDIO_TRACK_ID, RESERVED_LEN, VIDEO_TRACK_ID};
+use super::finalize::{finalize_fitting, HeadLayout, Movie};
+use super::parse::{audio_track, parse_moof};
+use super::ticks_to_duration;
+use crate::encode::{AudioTrackInfo, TrackInfo};
 use crate::error::{Error, Result};
 use crate::event::Recovered;
 use crate::files::{read_at, recordings_in, RecordingLock};
@@ -40,8 +42,9 @@ fn box_at(file: &File, offset: u64) -> std::io::Result<(u64, [u8; 4], u64)> {
 
 /// The state of a recording's head.
 enum Head {
-    /// Still fragmented (or interrupted during finalize): recoverable.
-    Fragmented(HeadLayout, TrackInfo),
+    /// Still fragmented (or interrupted during finalize): recoverable. The video track, and the
+    /// sound track if there is one.
+    Fragmented(HeadLayout, TrackInfo, Option<AudioTrackInfo>),
     /// Already an ordinary MP4.
     Finalized,
 }
@@ -71,12 +74,14 @@ fn read_head(file: &File, path: &Path) -> Result<Head> {
     let mut moov = vec![0u8; moov_len as usize];
     read_at(file, moov_offset, &mut moov).map_err(io)?;
     let track = parse_track(&moov).ok_or_else(|| not_recoverable(path, "its header has no readable H.264 track"))?;
+    let audio = audio_track(&moov[8..]); // without it, fragments with sound read as not ours
     Ok(Head::Fragmented(
         HeadLayout {
             moov_offset,
             reserved_offset,
         },
         track,
+        audio,
     ))
 }
 
@@ -87,7 +92,7 @@ fn parse_track(moov: &[u8]) -> Option<TrackInfo> {
         let mut cursor = Cursor::new(moov);
         cursor.set_position(8); // the crate reads a box body positioned after its header
         let moov = MoovBox::read_box(&mut cursor, moov.len() as u64).ok()?;
-        let avc1 = moov.traks.first()?.mdia.minf.stbl.stsd.avc1.as_ref()?;
+        let avc1 = moov.traks.iter().find_map(|t| t.mdia.minf.stbl.stsd.avc1.as_ref())?;
         Some(TrackInfo {
             width: avc1.width.into(),
             height: avc1.height.into(),
@@ -98,100 +103,58 @@ fn parse_track(moov: &[u8]) -> Option<TrackInfo> {
     std::panic::catch_unwind(parse).ok().flatten()
 }
 
-/// Iterates `(type, body)` of the boxes packed in `data`; stops at anything malformed.
-fn children(data: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
-    let mut rest = data;
-    std::iter::from_fn(move || {
-        if rest.len() < 8 {
-            return None;
-        }
-        let size = u32::from_be_bytes(rest[..4].try_into().ok()?) as usize;
-        if size < 8 || size > rest.len() {
-            return None;
-        }
-        let kind: [u8; 4] = rest[4..8].try_into().ok()?;
-        let body = &rest[8..size];
-        rest = &rest[size..];
-        Some((kind, body))
-    })
-}
-
-fn be32(data: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?))
-}
-
-/// Parses one of our `moof` bodies: the samples and the trun data offset.
-fn parse_moof(body: &[u8]) -> Option<(Vec<SampleInfo>, u32)> {
-    let traf = children(body).find(|(k, _)| k == b"traf")?.1;
-    let trun = children(traf).find(|(k, _)| k == b"trun")?.1;
-    let flags = be32(trun, 0)? & 0x00FF_FFFF;
-    let count = be32(trun, 4)? as usize;
-    let mut at = 8;
-    let mut data_offset = 0;
-    if flags & 0x1 != 0 {
-        data_offset = be32(trun, at)?;
-        at += 4;
-    }
-    if flags & 0x4 != 0 {
-        at += 4; // first_sample_flags: we write per-sample flags instead
-    }
-    if flags & 0x700 != 0x700 {
-        return None; // not written by us: per-sample duration, size and flags are required
-    }
-    let mut samples = Vec::with_capacity(count.min(100_000));
-    for _ in 0..count {
-        let duration = be32(trun, at)?;
-        let size = be32(trun, at + 4)?;
-        let sample_flags = be32(trun, at + 8)?;
-        at += 12 + if flags & 0x800 != 0 { 4 } else { 0 };
-        samples.push(SampleInfo {
-            size,
-            duration,
-            keyframe: sample_flags == KEY_SAMPLE_FLAGS,
-        });
-    }
-    Some((samples, data_offset))
-}
-
 /// Walks the fragments after the head; returns the complete ones and where the last one ends.
-fn scan_fragments(file: &File, start: u64, len: u64) -> (Vec<FragmentIndex>, u64) {
+fn scan_fragments(file: &File, start: u64, len: u64, audio: bool) -> (Vec<FragmentIndex>, u64) {
     let mut fragments = Vec::new();
     let mut at = start;
-    while let Some((fragment, end)) = read_fragment(file, at, len) {
+    while let Some((fragment, end)) = read_fragment(file, at, len, audio) {
         fragments.push(fragment);
         at = end;
     }
     (fragments, at)
 }
 
-/// One complete `moof`+`mdat` at `at`, or `None` if it is missing, torn or not ours.
-fn read_fragment(file: &File, at: u64, len: u64) -> Option<(FragmentIndex, u64)> {
+/// One complete `moof`+`mdat` at `at`, or `None` if it is missing, torn or not ours. Its
+/// `traf`s are video then (when the file has sound, `audio`) audio, their data back to back.
+fn read_fragment(file: &File, at: u64, len: u64, audio: bool) -> Option<(FragmentIndex, u64)> {
     let (moof_len, kind, header) = box_at(file, at).ok()?;
     if &kind != b"moof" || header != 8 || moof_len > MAX_HEAD_MOOV || at + moof_len + 8 > len {
         return None;
     }
     let mut body = vec![0u8; moof_len as usize - 8];
     read_at(file, at + 8, &mut body).ok()?;
-    let (samples, data_offset) = parse_moof(&body)?;
+    let trafs = parse_moof(&body)?;
     let (mdat_len, kind, mdat_header) = box_at(file, at + moof_len).ok()?;
-    let payload: u64 = samples.iter().map(|s| u64::from(s.size)).sum();
     let end = at + moof_len + mdat_len;
-    let complete = &kind == b"mdat"
-        && mdat_len == payload + mdat_header
-        && u64::from(data_offset) == moof_len + mdat_header
-        && end <= len
-        && !samples.is_empty();
-    complete.then(|| {
-        let data_offset = at + u64::from(data_offset);
-        (
-            FragmentIndex {
-                start: at,
-                data_offset,
-                samples,
-            },
-            end,
-        )
-    })
+    if &kind != b"mdat" || end > len {
+        return None;
+    }
+    let mut fragment = FragmentIndex {
+        start: at,
+        video: Run::default(),
+        audio: Run::default(),
+    };
+    // The data: right after the mdat header, one traf's after another's, filling the mdat.
+    let mut data_offset = moof_len + mdat_header;
+    let mut last_track = 0;
+    for traf in trafs {
+        let run = match traf.track_id {
+            VIDEO_TRACK_ID if last_track < VIDEO_TRACK_ID => &mut fragment.video,
+            AUDIO_TRACK_ID if audio && last_track < AUDIO_TRACK_ID => &mut fragment.audio,
+            _ => return None,
+        };
+        last_track = traf.track_id;
+        if u64::from(traf.data_offset) != data_offset || traf.samples.is_empty() {
+            return None;
+        }
+        *run = Run {
+            data_offset: at + data_offset,
+            samples: traf.samples,
+        };
+        data_offset += run.payload();
+    }
+    let complete = last_track != 0 && data_offset == moof_len + mdat_len;
+    complete.then_some((fragment, end))
 }
 
 /// The duration of a finalized MP4, read by the `mp4` crate (an independent reader). Takes no
@@ -228,7 +191,7 @@ pub fn recover(path: &Path) -> Result<Recovered> {
         .metadata()
         .map_err(|e| Error::io(format!("reading `{}`", path.display()), e))?
         .len();
-    let (layout, track) = match read_head(&file, path)? {
+    let (layout, track, audio) = match read_head(&file, path)? {
         Head::Finalized => {
             return Ok(Recovered {
                 path: path.to_owned(),
@@ -239,9 +202,9 @@ pub fn recover(path: &Path) -> Result<Recovered> {
                 bytes: len,
             });
         }
-        Head::Fragmented(layout, track) => (layout, track),
+        Head::Fragmented(layout, track, audio) => (layout, track, audio),
     };
-    let (fragments, end) = scan_fragments(&file, layout.fragments_start(), len);
+    let (fragments, end) = scan_fragments(&file, layout.fragments_start(), len, audio.is_some());
     if fragments.is_empty() {
         return Err(not_recoverable(
             path,
@@ -249,12 +212,13 @@ pub fn recover(path: &Path) -> Result<Recovered> {
         ));
     }
     let mut fragments = fragments;
-    let end = finalize_fitting(&file, path, layout, &track, &mut fragments, end)?;
-    let ticks: u64 = fragments
-        .iter()
-        .flat_map(|f| &f.samples)
-        .map(|s| u64::from(s.duration))
-        .sum();
+    let movie = Movie {
+        video: &track,
+        audio: audio.as_ref(),
+        audio_samples: None,
+    };
+    let end = finalize_fitting(&file, path, layout, movie, &mut fragments, end)?;
+    let ticks: u64 = fragments.iter().map(|f| f.video.duration()).sum();
     let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
     Ok(Recovered {
         path: path.to_owned(),
