@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use classrec::capture::audio::Capture;
 use classrec::{
-    AudioConfig, AudioSourceConfig, PcmFormat, SyntheticSound, CallbackConfig, ClassInfo, ContentType, Event, Recorder, RecorderConfig, Role, Secret, SourceConfig,
-    SyntheticScene, UploadConfig, UploadTarget, UploadedObject, Uploader,
+    AudioConfig, AudioSourceConfig, CallbackConfig, ClassInfo, ContentType, Event, PcmFormat, Recorder, RecorderConfig,
+    Role, Secret, SourceConfig, SyntheticScene, SyntheticSound, UploadConfig, UploadTarget, UploadedObject, Uploader,
 };
 
 const USAGE: &str =
@@ -212,7 +212,11 @@ fn parse(args: &[String]) -> Result<Options, String> {
     };
     config.audio = audio_source.map(|source| AudioConfig {
         source,
-        channels: if audio.starts_with("raw:") { 1 } else { audio_channels.unwrap_or(1) },
+        channels: if audio.starts_with("raw:") {
+            1
+        } else {
+            audio_channels.unwrap_or(1)
+        },
         bitrate_kbps: audio_bitrate,
     });
     if config.size.is_none() && matches!(config.source, SourceConfig::Synthetic { size: None, .. }) {
@@ -384,7 +388,10 @@ fn main() -> ExitCode {
         return match classrec::capture::audio::list_audio_devices() {
             Ok(devices) => {
                 for d in devices {
-                    println!("{}", serde_json::json!({"name": d.name, "id": d.id, "kind": d.kind, "default": d.default}));
+                    println!(
+                        "{}",
+                        serde_json::json!({"name": d.name, "id": d.id, "kind": d.kind, "default": d.default})
+                    );
                 }
                 ExitCode::SUCCESS
             }

@@ -18,6 +18,18 @@
 // Patch version of the library (matches `Cargo.toml`).
 #define CLASSREC_VERSION_PATCH 0
 
+// Amplitude of the tone and the beep: -12 dBFS.
+#define SYNTHETIC_LEVEL 0.25118864
+
+// Frequency of the steady tone (Hz).
+#define TONE_HZ 440
+
+// Frequency of the clapper's beep (Hz): a whole number of periods (48 samples) per beep.
+#define BEEP_HZ 1000
+
+// The largest drift correction (parts per million of speed).
+#define MAX_CORRECTION_PPM 2000.0
+
 // What a `classrec_*` function reports. Values are explicit and never reused; new ones may be
 // added, so treat unknown values as errors.
 enum classrec_result
@@ -64,6 +76,9 @@ enum classrec_result
   CLASSREC_RESULT_TIMEOUT = 17,
   // A bug in classrec (a panic was caught at the boundary); the message says where.
   CLASSREC_RESULT_INTERNAL = 18,
+  // Pushed audio that classrec cannot take: a sample rate outside 8000..48000 Hz, a channel
+  // count other than 1 or 2, or a buffer that does not hold whole sample frames.
+  CLASSREC_RESULT_INVALID_AUDIO = 19,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -134,6 +149,25 @@ enum classrec_stop_reason
 typedef enum classrec_stop_reason classrec_stop_reason;
 #else
 typedef uint32_t classrec_stop_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// The sample format of pushed audio.
+enum classrec_sample_format
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Signed 16-bit integers (`int16_t`), native byte order.
+  CLASSREC_SAMPLE_FORMAT_S16 = 0,
+  // 32-bit floats in [-1, 1].
+  CLASSREC_SAMPLE_FORMAT_F32 = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum classrec_sample_format classrec_sample_format;
+#else
+typedef uint32_t classrec_sample_format;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -231,6 +265,30 @@ const char *classrec_result_name(uint32_t result);
 // # Safety
 // `json_out` is NULL or valid for one write; `error_buf` is NULL or valid for `error_len` bytes.
 classrec_result classrec_windows_list(char **json_out, char *error_buf, size_t error_len);
+
+// Pushes `frames` sample frames of interleaved PCM (`channels` samples each, 1 or 2) at
+// `sample_rate` Hz (8000 to 48000; resampled to 48 kHz) into a recorder whose sound source is
+// `{"audio": {"source": {"kind": "pushed"}}}`. `format` is a `classrec_sample_format` value;
+// `data` must be aligned for it (2 bytes for S16, 4 for F32). `timestamp_us` is the first
+// sample's time since the recording started in microseconds, or negative for "right after the
+// previous push". The samples are copied before it returns. Never blocks: if the sound thread is
+// behind, the oldest waiting samples are dropped and counted. Any thread, several at once.
+//
+// Errors: `CLASSREC_RESULT_NULL_ARGUMENT` for NULL `data`, `CLASSREC_RESULT_INVALID_AUDIO` for 0
+// frames, a misaligned buffer, an unknown format, or a rate or channel count outside the ranges
+// above, `CLASSREC_RESULT_WRONG_STATE` when the sound is not pushed, `CLASSREC_RESULT_STOPPED`
+// after stop.
+//
+// # Safety
+// `recorder` is NULL or live; `data` is NULL or valid for `frames * channels` samples of
+// `format`.
+classrec_result classrec_recorder_push_audio(const struct classrec_recorder *recorder,
+                                             const void *data,
+                                             size_t frames,
+                                             uint32_t sample_rate,
+                                             uint32_t channels,
+                                             uint32_t format,
+                                             int64_t timestamp_us);
 
 // Starts a recording described by `config_json` (the same fields as the Rust `RecorderConfig`;
 // see the README). Returns at once; frames are captured and encoded on classrec's threads.

@@ -49,10 +49,10 @@ pub mod internals {
     pub use crate::mux::HybridWriter;
 }
 
+pub use capture::audio::{AudioPusher, AudioSourceConfig, Pcm, PcmFormat, SyntheticSound};
 pub use capture::{
     list_windows, Frame, FramePusher, FrameSource, SourceConfig, SourceEvent, SyntheticScene, WindowInfo,
 };
-pub use capture::audio::{AudioPusher, AudioSourceConfig, Pcm, PcmFormat, SyntheticSound};
 pub use config::{default_out_dir, AudioConfig, RecorderConfig};
 pub use encode::{
     default_aac_bitrate, AudioEncoder, AudioPacket, AudioTrackInfo, ContentType, FdkAacEncoder, BITRATE_RANGE_KBPS,

@@ -204,7 +204,9 @@ fn cpp_client_records_uploads_and_calls_back_through_the_abi() {
             .output()
             .unwrap();
         assert_eq!(
-            String::from_utf8_lossy(&codecs.stdout).split_whitespace().collect::<Vec<_>>(),
+            String::from_utf8_lossy(&codecs.stdout)
+                .split_whitespace()
+                .collect::<Vec<_>>(),
             ["h264", "aac"],
             "the pushed sound is in the file"
         );

@@ -130,7 +130,10 @@ fn check_sync(path: &Path) -> Vec<f64> {
     let flashes = flash_onsets(path);
     let beeps = beep_onsets(path);
     assert!(flashes.len() >= 3, "flashes at {flashes:?}");
-    assert!(beeps.len() >= flashes.len() - 1, "beeps at {beeps:?}, flashes at {flashes:?}");
+    assert!(
+        beeps.len() >= flashes.len() - 1,
+        "beeps at {beeps:?}, flashes at {flashes:?}"
+    );
     let offsets: Vec<f64> = flashes
         .iter()
         .filter_map(|f| {
@@ -141,7 +144,10 @@ fn check_sync(path: &Path) -> Vec<f64> {
         })
         .collect();
     for (f, o) in flashes.iter().zip(&offsets) {
-        assert!(o.abs() <= 15.0, "flash at {f:.3} s: beep {o:+.1} ms away (all: {offsets:?})");
+        assert!(
+            o.abs() <= 15.0,
+            "flash at {f:.3} s: beep {o:+.1} ms away (all: {offsets:?})"
+        );
     }
     offsets
 }
@@ -267,7 +273,11 @@ fn pushed_clapper_is_in_sync_after_a_pause() {
         if let Some(wait) = due.checked_sub(start.elapsed()) {
             std::thread::sleep(wait);
         }
-        let picture = if (n % u64::from(FPS)) * 1000 / u64::from(FPS) < 100 { &white } else { &black };
+        let picture = if (n % u64::from(FPS)) * 1000 / u64::from(FPS) < 100 {
+            &white
+        } else {
+            &black
+        };
         frames.push_frame(picture, w, h, w as usize * 4, Some(due)).unwrap();
     }
     audio_thread.join().unwrap();

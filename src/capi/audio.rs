@@ -63,22 +63,32 @@ pub unsafe extern "C" fn classrec_recorder_push_audio(
             let channels = u16::try_from(channels)
                 .ok()
                 .filter(|c| (1..=2).contains(c))
-                .ok_or_else(|| invalid(format!("{channels} channels; push mono (1) or stereo (2) interleaved PCM")))?;
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "{channels} channels; push mono (1) or stereo (2) interleaved PCM"
+                    ))
+                })?;
             let count = frames
                 .checked_mul(usize::from(channels))
                 .filter(|n| n.checked_mul(4).is_some())
-                .ok_or_else(|| invalid(format!("{frames} frames is more than memory can hold; push smaller buffers")))?;
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "{frames} frames is more than memory can hold; push smaller buffers"
+                    ))
+                })?;
             let timestamp = u64::try_from(timestamp_us).ok().map(Duration::from_micros);
+            const S16: u32 = classrec_sample_format::S16 as u32;
+            const F32: u32 = classrec_sample_format::F32 as u32;
             let pcm = match format {
-                0 if data.align_offset(std::mem::align_of::<i16>()) == 0 => {
+                S16 if data.align_offset(std::mem::align_of::<i16>()) == 0 => {
                     // SAFETY: non-NULL, aligned, valid for `count` samples by the caller's contract.
                     Pcm::S16(std::slice::from_raw_parts(data.cast::<i16>(), count))
                 }
-                1 if data.align_offset(std::mem::align_of::<f32>()) == 0 => {
+                F32 if data.align_offset(std::mem::align_of::<f32>()) == 0 => {
                     // SAFETY: as above.
                     Pcm::F32(std::slice::from_raw_parts(data.cast::<f32>(), count))
                 }
-                0 | 1 => return Err(invalid("the buffer is not aligned for its sample format (2 bytes for S16, 4 for F32); pass an int16_t or float array".into())),
+                S16 | F32 => return Err(invalid("the buffer is not aligned for its sample format (2 bytes for S16, 4 for F32); pass an int16_t or float array".into())),
                 other => return Err(invalid(format!("sample format {other} is unknown; use CLASSREC_SAMPLE_FORMAT_S16 (0) or CLASSREC_SAMPLE_FORMAT_F32 (1)"))),
             };
             pusher.push(pcm, sample_rate, channels, timestamp)?;
@@ -86,4 +96,3 @@ pub unsafe extern "C" fn classrec_recorder_push_audio(
         })
     }
 }
-

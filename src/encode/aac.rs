@@ -151,7 +151,6 @@ impl FdkAacEncoder {
         })
     }
 
-
     fn frame_samples(&self) -> usize {
         self.info.frame_len as usize * usize::from(self.info.channels)
     }

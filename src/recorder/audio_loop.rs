@@ -65,7 +65,7 @@ fn run(
             timeline.finish(Some(end), &mut out)?;
             send(encoder, &mut out)?;
             publish(&timeline, counters);
-            return flush(encoder, packets);
+            return flush(encoder, packets, end);
         }
         if ended {
             std::thread::sleep(AUDIO_POLL);
@@ -81,14 +81,13 @@ fn run(
             }
         }
         let event = source.next_event(AUDIO_POLL)?;
-        let time = source.now().or(match &event {
-            AudioEvent::Chunk(chunk) => Some(
-                chunk
-                    .timestamp
-                    .unwrap_or_else(|| Duration::from_nanos(timeline.position() * 1_000_000_000 / u64::from(AUDIO_RATE))),
-            ),
-            _ => None,
-        });
+        let time =
+            source.now().or(match &event {
+                AudioEvent::Chunk(chunk) => Some(chunk.timestamp.unwrap_or_else(|| {
+                    Duration::from_nanos(timeline.position() * 1_000_000_000 / u64::from(AUDIO_RATE))
+                })),
+                _ => None,
+            });
         if let Some(time) = time {
             // The capture thread reports pause and resume; here they only cut the sound.
             clock.update(shared.paused.load(Ordering::Acquire), time);
@@ -130,15 +129,19 @@ fn publish(timeline: &AudioTimeline, counters: &crate::stats::Counters) {
     let stats = timeline.stats();
     counters.audio_samples_in.store(stats.samples_in, Ordering::Relaxed);
     counters.audio_samples_dropped.store(stats.dropped, Ordering::Relaxed);
-    counters.audio_samples_gap_filled.store(stats.gap_filled, Ordering::Relaxed);
+    counters
+        .audio_samples_gap_filled
+        .store(stats.gap_filled, Ordering::Relaxed);
     counters
         .audio_samples_drift_corrected
         .store(stats.drift_corrected, Ordering::Relaxed);
 }
 
-/// Flushes the encoder and tells the muxer how many real samples the track holds.
-fn flush(encoder: &mut dyn AudioEncoder, packets: &Sender<Encoded>) -> Result<()> {
-    let samples = encoder.samples_in();
+/// Flushes the encoder and tells the muxer how many samples the track plays: all it took, or up
+/// to the picture's `end` when a source in virtual time ran ahead of it (the edit list cuts there).
+fn flush(encoder: &mut dyn AudioEncoder, packets: &Sender<Encoded>, end: Duration) -> Result<()> {
+    let end_samples = u64::try_from(end.as_nanos() * u128::from(AUDIO_RATE) / 1_000_000_000).unwrap_or(u64::MAX);
+    let samples = encoder.samples_in().min(end_samples);
     for packet in encoder.flush()? {
         let _ = packets.send(Encoded::Audio(packet));
     }
@@ -160,10 +163,12 @@ fn finish_silent(
         std::thread::sleep(AUDIO_POLL);
     };
     let target = end.as_nanos() * u128::from(AUDIO_RATE) / 1_000_000_000;
-    let missing = u64::try_from(target).unwrap_or(u64::MAX).saturating_sub(encoder.samples_in());
+    let missing = u64::try_from(target)
+        .unwrap_or(u64::MAX)
+        .saturating_sub(encoder.samples_in());
     let silence = vec![0.0f32; usize::try_from(missing).unwrap_or(0) * usize::from(channels)];
     for packet in encoder.encode(&silence)? {
         let _ = packets.send(Encoded::Audio(packet));
     }
-    flush(encoder, packets)
+    flush(encoder, packets, end)
 }

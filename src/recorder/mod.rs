@@ -109,8 +109,7 @@ impl Recorder {
         let audio = match (&config.audio, settings.audio) {
             (Some(audio), Some(audio_settings)) => {
                 let realtime = source.now().is_some();
-                let (audio_source, audio_pusher) =
-                    open_audio(&audio.source, audio_settings.channels, clock, realtime)?;
+                let (audio_source, audio_pusher) = open_audio(&audio.source, audio_settings.channels, clock, realtime)?;
                 let encoder = FdkAacEncoder::new(audio_settings.channels, Some(audio_settings.bitrate_bps))?;
                 Some((audio_source, audio_pusher, encoder))
             }

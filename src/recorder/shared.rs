@@ -54,6 +54,11 @@ pub(super) enum Encoded {
     /// An AAC access unit of the sound track.
     Audio(AudioPacket),
     /// The sound track is complete: the real number of sample frames the encoder took.
-    AudioEnd { samples: u64 },
-    End { at: Duration, reason: StopReason },
+    AudioEnd {
+        samples: u64,
+    },
+    End {
+        at: Duration,
+        reason: StopReason,
+    },
 }

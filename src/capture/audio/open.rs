@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{AudioCapture, AudioPusher, Capture, AudioSource, PcmFormat, PushedAudio, RawAudio, SyntheticAudio, SyntheticSound};
+use super::{
+    AudioCapture, AudioPusher, AudioSource, Capture, PcmFormat, PushedAudio, RawAudio, SyntheticAudio, SyntheticSound,
+};
 use crate::capture::Clock;
 use crate::error::Result;
 
@@ -73,9 +75,7 @@ pub(crate) fn open_audio(
             format,
             rate,
             channels: input_channels,
-        } => {
-            (Box::new(RawAudio::open(path, *format, *rate, *input_channels)?), None)
-        }
+        } => (Box::new(RawAudio::open(path, *format, *rate, *input_channels)?), None),
         AudioSourceConfig::Pushed => {
             let (pusher, source) = PushedAudio::new(channels, clock)?;
             (Box::new(source), Some(pusher))
