@@ -181,9 +181,11 @@ fn system_audio_is_the_sink_monitor() {
     );
     assert!((freq - 440.0).abs() <= 5.0, "dominant {freq} Hz");
     assert!((level - sine_db(0.5)).abs() < 2.0, "level {level:.2} dBFS");
+    // Stamps are reconstructed from the callback's time and the samples counted so far, which is
+    // accurate to a few ms under load (seen: 7 ms early on two busy cores), not to the sample.
     assert!(
-        onset >= played_at,
-        "the tone is stamped before paplay started: {onset:?} < {played_at:?}"
+        onset + Duration::from_millis(20) >= played_at,
+        "the tone is stamped more than 20 ms before paplay started: {onset:?} < {played_at:?}"
     );
     assert!(
         onset - played_at < Duration::from_millis(500),
@@ -331,6 +333,13 @@ fn a_recording_with_captured_system_and_mic_sound_has_both_tones() {
     let recording = recorder.stop().unwrap();
     drop(players);
     assert_eq!(common::decode_errors(&recording.path), "");
+    let streams = common::streams(&recording.path);
+    println!("recorded system+mic: streams {streams:?}");
+    assert_eq!(
+        streams.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(),
+        ["h264", "aac"]
+    );
+    assert!((streams[0].1 - streams[1].1).abs() <= 0.025, "durations {streams:?}");
     let samples = common::decode_audio(&recording.path);
     assert!(samples.len() > 48_000 * 3, "{} samples decoded", samples.len());
     // The last 2 s: both tones play by then.

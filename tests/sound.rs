@@ -18,28 +18,6 @@ use common::{decode_errors, TempDir};
 const FPS: u32 = 15;
 const SIZE: (u32, u32) = (320, 180);
 
-/// Duration of each stream (video, audio) and the audio's sample rate, from ffprobe.
-fn streams(path: &Path) -> Vec<(String, f64, u32)> {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-print_format", "json", "-show_streams"])
-        .arg(path)
-        .output()
-        .unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ffprobe JSON");
-    json["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["codec_name"].as_str().unwrap_or("").to_owned(),
-                s["duration"].as_str().and_then(|d| d.parse().ok()).unwrap_or(f64::NAN),
-                s["sample_rate"].as_str().and_then(|r| r.parse().ok()).unwrap_or(0),
-            )
-        })
-        .collect()
-}
-
 /// Checks two streams (h264, aac at 48 kHz), a clean decode and durations within 25 ms; returns
 /// the video duration.
 fn check_two_tracks(path: &Path) -> f64 {
@@ -48,7 +26,7 @@ fn check_two_tracks(path: &Path) -> f64 {
 
 /// [`check_two_tracks`] with the durations within `tolerance` seconds.
 fn check_two_tracks_within(path: &Path, tolerance: f64) -> f64 {
-    let streams = streams(path);
+    let streams = common::streams(path);
     assert_eq!(streams.len(), 2, "{streams:?}");
     let video = streams.iter().find(|s| s.0 == "h264").expect("an h264 stream");
     let audio = streams.iter().find(|s| s.0 == "aac").expect("an aac stream");

@@ -190,3 +190,25 @@ pub fn decode_audio(path: &Path) -> Vec<f32> {
         .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
         .collect()
 }
+
+/// Duration of each stream (video, audio) and the audio's sample rate, from ffprobe.
+pub fn streams(path: &Path) -> Vec<(String, f64, u32)> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-print_format", "json", "-show_streams"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ffprobe JSON");
+    json["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["codec_name"].as_str().unwrap_or("").to_owned(),
+                s["duration"].as_str().and_then(|d| d.parse().ok()).unwrap_or(f64::NAN),
+                s["sample_rate"].as_str().and_then(|r| r.parse().ok()).unwrap_or(0),
+            )
+        })
+        .collect()
+}
