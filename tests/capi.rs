@@ -66,7 +66,7 @@ fn compile(sources: &[&str], link: Link, out: &Path) -> PathBuf {
         // The system libraries are those `cargo rustc -- --print native-static-libs` lists.
         Link::Static => cmd
             .arg(lib.join("libclassrec.a"))
-            .args(["-lstdc++", "-lpthread", "-ldl", "-lm"]),
+            .args(["-lstdc++", "-lasound", "-lpthread", "-ldl", "-lm"]),
         Link::Shared => cmd
             .arg("-L")
             .arg(lib)
