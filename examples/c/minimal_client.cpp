@@ -2,7 +2,7 @@
 // folder, print the events, stop, print where the file is. Build it (from the repository root,
 // after `cargo build --release`):
 //
-//   g++ -std=c++17 -Iinclude examples/c/minimal_client.cpp target/release/libclassrec.a -lpthread -ldl -lm -o minimal_client
+//   g++ -std=c++17 -Iinclude examples/c/minimal_client.cpp target/release/libclassrec.a -lasound -lpthread -ldl -lm -o minimal_client
 //   ./minimal_client /tmp/recordings 3
 //
 // or against the shared library: replace the .a with `-Ltarget/release -lclassrec`.
