@@ -134,7 +134,7 @@ pub struct WindowInfo {
 
 #[cfg(not(any(target_os = "linux", windows)))]
 pub(super) fn no_window_capture() -> Error {
-    Error::source("window capture is not available on this platform; push frames instead (source `pushed`)".into())
+    Error::source("window capture is not available on this platform; push frames instead (source `pushed`)")
 }
 
 /// What a source has to say.

@@ -138,14 +138,12 @@ impl WindowsSource {
         if !GraphicsCaptureApi::is_supported().unwrap_or(false) {
             return Err(Error::source(
                 "Windows.Graphics.Capture is unavailable: it needs Windows 10 version 1903 or later with the \
-                 Desktop Window Manager running; update Windows, or push frames instead (source `pushed`)"
-                    .into(),
+                 Desktop Window Manager running; update Windows, or push frames instead (source `pushed`)",
             ));
         }
         if CAPTURING.swap(true, Ordering::AcqRel) {
             return Err(Error::source(
-                "another window capture is running in this process; stop that recording first (one capture at a time)"
-                    .into(),
+                "another window capture is running in this process; stop that recording first (one capture at a time)",
             ));
         }
         let opened = Self::start(title, id, clock);

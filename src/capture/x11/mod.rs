@@ -105,13 +105,13 @@ impl X11Source {
         let setup = conn.setup();
         if setup.image_byte_order != ImageOrder::LSB_FIRST {
             return Err(Error::source(
-                "X11: only little-endian (LSBFirst) image byte order is supported".into(),
+                "X11: only little-endian (LSBFirst) image byte order is supported",
             ));
         }
         let root = setup.roots[screen].root;
         reply("Composite", conn.composite_query_version(0, 4)).map_err(|_| {
                 Error::source(
-                    "the X server has no Composite extension, needed to capture covered windows; enable it (Xvfb: +extension Composite)".into(),
+                    "the X server has no Composite extension, needed to capture covered windows; enable it (Xvfb: +extension Composite)",
                 )
             })?;
         let window = find(&conn, root, title, id)?;
