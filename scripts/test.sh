@@ -9,6 +9,9 @@ install_s3_server
 # The tests stop their S3 servers themselves; this catches any left by an interrupted run.
 trap 'pkill -9 -f "$CLASSREC_WEED mini" 2>/dev/null || true' EXIT
 
+echo "== layering: no import cycle, imports go down the layers, no file over 450 lines" >&2
+python3 scripts/check-layers.py
+
 echo "== format and lints" >&2
 cargo fmt --check
 cargo clippy --all-targets --all-features -- -D warnings
