@@ -3,29 +3,33 @@
 # Usage: bash scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each step prints when it starts (seconds since the script started), so a slow step shows.
+step() { echo "== [${SECONDS}s] $*" >&2; }
 source scripts/deps.sh
+step "installing what the tests need"
 install_test_deps
 install_s3_server
 # The tests stop their S3 servers themselves; this catches any left by an interrupted run.
 trap 'pkill -9 -f "$CLASSREC_WEED mini" 2>/dev/null || true' EXIT
 
-echo "== layering: no import cycle, imports go down the layers, no file over 450 lines" >&2
+step "layering: no import cycle, imports go down the layers, no file over 450 lines"
 python3 scripts/check-layers.py
 
-echo "== format and lints" >&2
+step "format and lints"
 cargo fmt --check
 cargo clippy --all-targets --all-features -- -D warnings
 
-echo "== C header is up to date" >&2
+step "C header is up to date"
 cbindgen --quiet --config cbindgen.toml --crate classrec --output target/classrec.h
 diff -u include/classrec.h target/classrec.h || {
   echo "include/classrec.h is stale: run 'cbindgen --config cbindgen.toml --crate classrec --output include/classrec.h'" >&2
   exit 1
 }
 
-echo "== Windows build type-checks (window capture)" >&2
+step "Windows build type-checks (window capture)"
 bash scripts/check-windows.sh
 
-echo "== tests (unit, integration against ffmpeg, benches once, doc examples)" >&2
+step "tests (unit, integration against ffmpeg, benches once, doc examples)"
 cargo test --all-targets --all-features
 cargo test --doc --all-features
+step "done"
