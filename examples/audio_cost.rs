@@ -105,7 +105,7 @@ fn main() {
 
     let out_file = dir.join("ffmpeg.m4a");
     let ffmpeg = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-benchmark", "-threads", "1", "-f", "s16le"])
+        .args(["-nostdin", "-v", "info", "-benchmark", "-threads", "1", "-f", "s16le"])
         .args(["-ar", &rate.to_string(), "-ac", "1", "-i"])
         .arg(&pcm)
         .args(["-c:a", "aac", "-b:a", "64k", "-ar", "48000", "-y"])
