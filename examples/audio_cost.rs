@@ -68,29 +68,24 @@ fn main() {
     let mut timeline = AudioTimeline::new(1).unwrap();
     let mut encoder = FdkAacEncoder::new(1, Some(64_000)).unwrap();
     let (mut out, mut bytes) = (Vec::new(), 0usize);
+    // Bytes of AAC the encoder made from `out` (which it empties).
+    let encode = |encoder: &mut FdkAacEncoder, out: &mut Vec<f32>| -> usize {
+        let made = encoder.encode(out).unwrap().iter().map(|p| p.data.len()).sum::<usize>();
+        out.clear();
+        made
+    };
     loop {
         match source.next_event(Duration::ZERO).unwrap() {
             AudioEvent::Chunk(chunk) => {
                 timeline.push(&chunk, &mut out).unwrap();
-                bytes += encoder
-                    .encode(&out)
-                    .unwrap()
-                    .iter()
-                    .map(|p| p.data.len())
-                    .sum::<usize>();
-                out.clear();
+                bytes += encode(&mut encoder, &mut out);
             }
             AudioEvent::Ended(_) => break,
             _ => {}
         }
     }
     timeline.finish(None, &mut out).unwrap();
-    bytes += encoder
-        .encode(&out)
-        .unwrap()
-        .iter()
-        .map(|p| p.data.len())
-        .sum::<usize>();
+    bytes += encode(&mut encoder, &mut out);
     bytes += encoder.flush().unwrap().iter().map(|p| p.data.len()).sum::<usize>();
     let (cpu, wall) = (cpu_time() - cpu0, wall0.elapsed());
     let per_minute = cpu.as_secs_f64() / f64::from(minutes);

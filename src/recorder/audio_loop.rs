@@ -9,7 +9,7 @@ use crossbeam_channel::Sender;
 
 use super::pause::PauseClock;
 use super::shared::{Encoded, Shared};
-use crate::capture::audio::{AudioChunk, AudioEvent, AudioSource, AudioTimeline, AUDIO_RATE};
+use crate::capture::audio::{frames_to_time, time_to_frames, AudioChunk, AudioEvent, AudioSource, AudioTimeline};
 use crate::encode::AudioEncoder;
 use crate::error::Result;
 use crate::event::Event;
@@ -73,7 +73,7 @@ fn run(
         }
         if !realtime {
             // Virtual time: stay within a short lead of the picture.
-            let position = Duration::from_nanos(timeline.position() * 1_000_000_000 / u64::from(AUDIO_RATE));
+            let position = frames_to_time(timeline.position());
             let video = Duration::from_nanos(shared.video_progress.load(Ordering::Acquire));
             if position > video + VIRTUAL_LEAD {
                 std::thread::sleep(Duration::from_millis(2));
@@ -81,13 +81,10 @@ fn run(
             }
         }
         let event = source.next_event(AUDIO_POLL)?;
-        let time =
-            source.now().or(match &event {
-                AudioEvent::Chunk(chunk) => Some(chunk.timestamp.unwrap_or_else(|| {
-                    Duration::from_nanos(timeline.position() * 1_000_000_000 / u64::from(AUDIO_RATE))
-                })),
-                _ => None,
-            });
+        let time = source.now().or(match &event {
+            AudioEvent::Chunk(chunk) => Some(chunk.timestamp.unwrap_or_else(|| frames_to_time(timeline.position()))),
+            _ => None,
+        });
         if let Some(time) = time {
             // The capture thread reports pause and resume; here they only cut the sound.
             clock.update(shared.paused.load(Ordering::Acquire), time);
@@ -140,8 +137,7 @@ fn publish(timeline: &AudioTimeline, counters: &crate::stats::Counters) {
 /// Flushes the encoder and tells the muxer how many samples the track plays: all it took, or up
 /// to the picture's `end` when a source in virtual time ran ahead of it (the edit list cuts there).
 fn flush(encoder: &mut dyn AudioEncoder, packets: &Sender<Encoded>, end: Duration) -> Result<()> {
-    let end_samples = u64::try_from(end.as_nanos() * u128::from(AUDIO_RATE) / 1_000_000_000).unwrap_or(u64::MAX);
-    let samples = encoder.samples_in().min(end_samples);
+    let samples = encoder.samples_in().min(time_to_frames(end));
     for packet in encoder.flush()? {
         let _ = packets.send(Encoded::Audio(packet));
     }
@@ -162,10 +158,7 @@ fn finish_silent(
         }
         std::thread::sleep(AUDIO_POLL);
     };
-    let target = end.as_nanos() * u128::from(AUDIO_RATE) / 1_000_000_000;
-    let missing = u64::try_from(target)
-        .unwrap_or(u64::MAX)
-        .saturating_sub(encoder.samples_in());
+    let missing = time_to_frames(end).saturating_sub(encoder.samples_in());
     let silence = vec![0.0f32; usize::try_from(missing).unwrap_or(0) * usize::from(channels)];
     for packet in encoder.encode(&silence)? {
         let _ = packets.send(Encoded::Audio(packet));

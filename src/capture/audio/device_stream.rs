@@ -11,7 +11,7 @@ use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Async, FixedAsync, Resampler, SincInterpolationParameters, SincInterpolationType, WindowFunction};
 
 use super::device_find::{device_error, device_name};
-use super::AUDIO_RATE;
+use super::{frames_to_time, AUDIO_RATE};
 use crate::capture::Clock;
 use crate::error::Result;
 use crate::queue::LatestSender;
@@ -153,7 +153,7 @@ struct Stamper {
 impl Stamper {
     /// The time of the first frame of a piece of `frames` frames that reached the callback at `now`.
     fn piece(&mut self, now: Duration, frames: u64) -> Duration {
-        let through = frame_time(self.frames + frames);
+        let through = frames_to_time(self.frames + frames);
         let bound = now.saturating_sub(through);
         let anchor = match self.anchor {
             None => bound,
@@ -162,16 +162,12 @@ impl Stamper {
                 (anchor + creep).min(bound)
             }
         };
-        let start = anchor + frame_time(self.frames);
+        let start = anchor + frames_to_time(self.frames);
         self.anchor = Some(anchor);
         self.last_now = now;
         self.frames += frames;
         start
     }
-}
-
-fn frame_time(frames: u64) -> Duration {
-    Duration::from_nanos((frames as u128 * 1_000_000_000 / AUDIO_RATE as u128) as u64)
 }
 
 /// Any cpal sample buffer as `f32` in -1.0..=1.0.

@@ -148,6 +148,11 @@ pub(crate) fn frames_to_time(n: u64) -> Duration {
     Duration::from_nanos((u128::from(n) * 1_000_000_000 / u128::from(AUDIO_RATE)) as u64)
 }
 
+/// The sample frame (at [`AUDIO_RATE`]) at time `t`, rounded down.
+pub(crate) fn time_to_frames(t: Duration) -> u64 {
+    u64::try_from(t.as_nanos() * u128::from(AUDIO_RATE) / 1_000_000_000).unwrap_or(u64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

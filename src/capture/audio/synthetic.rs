@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{frames_to_time, AudioChunk, AudioEvent, AudioSource, AUDIO_RATE};
+use super::{frames_to_time, time_to_frames, AudioChunk, AudioEvent, AudioSource, AUDIO_RATE};
 use crate::capture::Clock;
 use crate::error::Result;
 
@@ -84,7 +84,7 @@ impl SyntheticAudio {
             sound,
             channels: channels.clamp(1, 2),
             clock,
-            limit: limit.map(|l| (l.as_nanos() * u128::from(AUDIO_RATE) / 1_000_000_000) as u64),
+            limit: limit.map(time_to_frames),
             next: 0,
         }
     }
@@ -120,7 +120,7 @@ impl AudioSource for SyntheticAudio {
             return Ok(AudioEvent::Chunk(self.chunk(CHUNK_FRAMES.min(left))));
         };
         // Real time: deliver what has fallen due, once a whole chunk has.
-        let due_frames = |now: Duration| (now.as_nanos() * u128::from(AUDIO_RATE) / 1_000_000_000) as u64;
+        let due_frames = time_to_frames;
         let wake = frames_to_time(self.next + CHUNK_FRAMES);
         let now = clock.now();
         if now < wake {
