@@ -29,6 +29,9 @@ diff -u include/classrec.h target/classrec.h || {
 step "Windows build type-checks (window capture)"
 bash scripts/check-windows.sh
 
+step "Windows build (mingw-w64) runs under Wine"
+bash scripts/test-windows.sh
+
 step "tests (unit, integration against ffmpeg, benches once, doc examples)"
 cargo test --all-targets --all-features
 cargo test --doc --all-features

@@ -274,8 +274,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("classrec-output-{}", std::process::id()));
         prepare_dir(&dir).unwrap();
         let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let (_f1, p1, l1) = create_recording(&dir, t, Some("42"), Some("../u")).unwrap();
-        let (_f2, p2, _l2) = create_recording(&dir, t, Some("42"), Some("../u")).unwrap();
+        let (f1, p1, l1) = create_recording(&dir, t, Some("42"), Some("../u")).unwrap();
+        let (f2, p2, l2) = create_recording(&dir, t, Some("42"), Some("../u")).unwrap();
         assert_eq!(p1.file_name().unwrap(), "20231114-221320Z_42____u.mp4");
         assert_eq!(p2.file_name().unwrap(), "20231114-221320Z_42____u-2.mp4");
         assert!(
@@ -284,6 +284,8 @@ mod tests {
         );
         drop(l1);
         assert!(RecordingLock::try_acquire(&p1).unwrap().is_some());
+        // Closed first: Windows without POSIX delete semantics (Wine) keeps open files.
+        drop((f1, f2, l2));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -9,10 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use classrec::{AudioConfig, AudioSourceConfig, CallbackConfig, ClassInfo, RecorderConfig, Role, Secret, SourceConfig};
 use common::receiver::{Receiver, Reply};
 use common::s3::S3Server;
-use common::{decode_errors, probe, TempDir};
+use common::{cpp_client_config, decode_errors, probe, TempDir};
 
 /// How a test program links classrec.
 #[derive(Clone, Copy, Debug)]
@@ -121,20 +120,6 @@ fn every_misuse_gets_its_defined_error_under_asan() {
     }
 }
 
-fn class() -> ClassInfo {
-    ClassInfo {
-        sdkappid: 14000000,
-        class_id: 77,
-        class_topic: Some("C ABI".into()),
-        teacher_id: "teacher-1".into(),
-        assistant_id: String::new(),
-        user_id: "teacher-1".into(),
-        role: Role::Teacher,
-        class_start_time: 1_700_000_000,
-        class_stop_time: 1_700_003_600,
-    }
-}
-
 /// The value of `key=` in the program's output.
 fn field<'a>(output: &'a str, key: &str) -> &'a str {
     output
@@ -152,22 +137,8 @@ fn cpp_client_records_uploads_and_calls_back_through_the_abi() {
     for link in LINKS {
         let program = compile(&sources, link, &dir.path().join(format!("end_to_end-{link:?}")));
         let prefix = format!("capi-{link:?}");
-        let config = RecorderConfig {
-            source: SourceConfig::Pushed,
-            out_dir: Some(dir.path().join(format!("rec-{link:?}"))),
-            size: Some((640, 360)),
-            upload: Some(server.config(&prefix)),
-            class: Some(class()),
-            callback: Some(CallbackConfig {
-                url: receiver.url.clone(),
-                key: Secret("capi-test-key".into()),
-                retries: 3,
-                retry_interval_ms: 200,
-                timeout_ms: 2000,
-            }),
-            audio: Some(AudioConfig::new(AudioSourceConfig::Pushed)),
-            ..RecorderConfig::default()
-        };
+        let out_dir = dir.path().join(format!("rec-{link:?}"));
+        let config = cpp_client_config(out_dir, server.config(&prefix), &receiver.url, 77);
         let config_path = dir.path().join(format!("config-{link:?}.json"));
         std::fs::write(&config_path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
         let requests_before = receiver.count();

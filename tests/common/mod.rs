@@ -11,6 +11,10 @@ pub mod xvfb;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use classrec::{
+    AudioConfig, AudioSourceConfig, CallbackConfig, ClassInfo, RecorderConfig, Role, Secret, SourceConfig, UploadConfig,
+};
+
 /// A fresh folder under the system temp dir, removed on drop.
 pub struct TempDir(pub PathBuf);
 
@@ -211,4 +215,35 @@ pub fn streams(path: &Path) -> Vec<(String, f64, u32)> {
             )
         })
         .collect()
+}
+
+/// What the C++ end-to-end client (`tests/capi/end_to_end.cpp`) records with: pushed picture and
+/// sound at 640x360 into `out_dir`, uploaded with `upload`, and a callback to `callback_url`.
+pub fn cpp_client_config(out_dir: PathBuf, upload: UploadConfig, callback_url: &str, class_id: u64) -> RecorderConfig {
+    RecorderConfig {
+        source: SourceConfig::Pushed,
+        out_dir: Some(out_dir),
+        size: Some((640, 360)),
+        upload: Some(upload),
+        class: Some(ClassInfo {
+            sdkappid: 14000000,
+            class_id,
+            class_topic: Some("C ABI".into()),
+            teacher_id: "teacher-1".into(),
+            assistant_id: String::new(),
+            user_id: "teacher-1".into(),
+            role: Role::Teacher,
+            class_start_time: 1_700_000_000,
+            class_stop_time: 1_700_003_600,
+        }),
+        callback: Some(CallbackConfig {
+            url: callback_url.to_owned(),
+            key: Secret("capi-test-key".into()),
+            retries: 3,
+            retry_interval_ms: 200,
+            timeout_ms: 2000,
+        }),
+        audio: Some(AudioConfig::new(AudioSourceConfig::Pushed)),
+        ..RecorderConfig::default()
+    }
 }
