@@ -1,3 +1,23 @@
+/*
+ * classrec: local recording of a classroom window to a crash-safe MP4, uploaded while recording.
+ *
+ * ABI policy. The library's SONAME is libclassrec.so.0 (classrec.dll on Windows). Within it the
+ * ABI only grows: a function is never removed and its signature never changes; enum values are
+ * never reused (ignore kinds you do not know); classrec_stats, classrec_recording and
+ * classrec_event only grow at their end, and carry a struct_size so that programs built against
+ * an older header keep working with a newer library. A change that breaks this raises the major
+ * version and the SONAME. classrec_version() gives the version at run time; CHANGELOG.md lists
+ * every change.
+ *
+ * Linking. Shared: nothing to define. Static: define CLASSREC_STATIC before including this header
+ * (CMake's classrec::classrec_static does it), and link the system libraries that
+ * pkg-config --static --libs classrec lists. Define CLASSREC_API yourself to override both.
+ *
+ * Threads. Every function may be called from any thread unless its comment says otherwise.
+ * Strings are UTF-8 and NUL-terminated. Every fallible function returns a classrec_result, writes
+ * its out-parameters only on success, and never crashes on bad input (NULL, bad UTF-8, bad JSON).
+ */
+
 #ifndef CLASSREC_H
 #define CLASSREC_H
 
@@ -8,29 +28,32 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#ifndef CLASSREC_API
+#  if defined(CLASSREC_STATIC)
+#    define CLASSREC_API
+#  elif defined(_WIN32)
+#    define CLASSREC_API __declspec(dllimport)
+#  elif defined(__GNUC__)
+#    define CLASSREC_API __attribute__((visibility("default")))
+#  else
+#    define CLASSREC_API
+#  endif
+#endif
 
-// Major version of the library (matches `Cargo.toml`).
+
+// Major version of the library (matches Cargo.toml).
 #define CLASSREC_VERSION_MAJOR 0
 
-// Minor version of the library (matches `Cargo.toml`).
-#define CLASSREC_VERSION_MINOR 1
+// Minor version of the library (matches Cargo.toml).
+#define CLASSREC_VERSION_MINOR 2
 
-// Patch version of the library (matches `Cargo.toml`).
+// Patch version of the library (matches Cargo.toml).
 #define CLASSREC_VERSION_PATCH 0
-
-// Amplitude of the tone and the beep: -12 dBFS.
-#define SYNTHETIC_LEVEL 0.25118864
-
-// Frequency of the steady tone (Hz).
-#define TONE_HZ 440
-
-// Frequency of the clapper's beep (Hz): a whole number of periods (48 samples) per beep.
-#define BEEP_HZ 1000
 
 // The largest drift correction (parts per million of speed).
 #define MAX_CORRECTION_PPM 2000.0
 
-// What a `classrec_*` function reports. Values are explicit and never reused; new ones may be
+// What a classrec_* function reports. Values are explicit and never reused; new ones may be
 // added, so treat unknown values as errors.
 enum classrec_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -79,6 +102,9 @@ enum classrec_result
   // Pushed audio that classrec cannot take: a sample rate outside 8000..48000 Hz, a channel
   // count other than 1 or 2, or a buffer that does not hold whole sample frames.
   CLASSREC_RESULT_INVALID_AUDIO = 19,
+  // An argument is out of range: e.g. a struct_size smaller than the struct (set it to
+  // sizeof the struct).
+  CLASSREC_RESULT_INVALID_ARGUMENT = 20,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -88,39 +114,45 @@ typedef uint32_t classrec_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// What happened. Values are explicit and never reused; ignore kinds you do not know.
+// What happened. Values are explicit and never reused; ignore kinds you do not know. Each kind
+// names the fields of classrec_event it fills; the others are 0 or "".
 enum classrec_event_kind
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // Recording started. `message`: the MP4's path.
+  // Recording started. path: the MP4 being written.
   CLASSREC_EVENT_KIND_STARTED = 0,
-  // A fragment is safely on disk. `bytes_total`: bytes committed; `duration_ms`: time covered.
+  // A fragment is safely on disk: a crash now loses nothing before it. fragment: its number
+  // (from 1); bytes_total: the file's committed length; duration_ms: media time covered.
   CLASSREC_EVENT_KIND_FRAGMENT_COMMITTED = 1,
   // Recording paused.
   CLASSREC_EVENT_KIND_PAUSED = 2,
   // Recording resumed.
   CLASSREC_EVENT_KIND_RESUMED = 3,
-  // An earlier, crashed recording was recovered. `recording_id`/`message`: that recording;
-  // `bytes_total`: its size; `duration_ms`: its duration.
+  // An earlier, crashed recording was recovered. recording_id and path: that recording;
+  // fragment: the fragments kept; bytes_total: its size; duration_ms: its duration;
+  // bytes_dropped: the torn end that was cut off.
   CLASSREC_EVENT_KIND_RECOVERED = 4,
-  // Something the user should know; recording goes on. `message`: what and what to do.
+  // Something the user should know; recording goes on. message: what and what to do.
   CLASSREC_EVENT_KIND_WARNING = 5,
-  // Something failed; the recording stops and what was recorded is kept. `message`: why.
+  // Something failed; the recording stops and what was recorded is kept. message: why.
   CLASSREC_EVENT_KIND_ERROR = 6,
-  // The recording is finalized. `message`: the path; `bytes_total`: file size;
-  // `duration_ms`: duration.
+  // The recording is finalized. path: the file; bytes_total: its size; duration_ms: its
+  // duration; stop_reason: why it ended.
   CLASSREC_EVENT_KIND_STOPPED = 7,
-  // Upload progress. `bytes_uploaded` of `bytes_total` (recorded so far, final after stop).
+  // Upload progress. bytes_uploaded of bytes_total (recorded so far, final after stop).
   CLASSREC_EVENT_KIND_UPLOAD_PROGRESS = 8,
-  // The recording is complete in the cloud. `message`: its URL; `bytes_total`: its size.
+  // The recording is complete in the cloud. recording_id and path: that recording; url: the
+  // object's URL; bytes_uploaded and bytes_total: its size; duration_ms: from stop to complete
+  // (0 when it was not uploaded while recording).
   CLASSREC_EVENT_KIND_UPLOAD_COMPLETE = 9,
-  // The upload stopped for good; the local file is intact. `message`: why and what to do.
+  // The upload stopped for good; the local file is intact. message: why and what to do.
   CLASSREC_EVENT_KIND_UPLOAD_FAILED = 10,
-  // The completion callback was delivered. `message`: how many attempts it took.
+  // The completion callback was delivered. attempts: how many it took.
   CLASSREC_EVENT_KIND_CALLBACK_DELIVERED = 11,
-  // The completion callback failed after every retry. `message`: the last reason.
+  // The completion callback failed after every retry. message: the last reason and the
+  // number of attempts.
   CLASSREC_EVENT_KIND_CALLBACK_FAILED = 12,
 };
 #ifndef __cplusplus
@@ -137,7 +169,7 @@ enum classrec_stop_reason
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // `classrec_recorder_stop` (or free) was called.
+  // classrec_recorder_stop (or free) was called.
   CLASSREC_STOP_REASON_REQUESTED = 0,
   // The source ended: window closed, input ended, frame limit reached.
   CLASSREC_STOP_REASON_SOURCE_ENDED = 1,
@@ -158,7 +190,7 @@ enum classrec_sample_format
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // Signed 16-bit integers (`int16_t`), native byte order.
+  // Signed 16-bit integers (int16_t), native byte order.
   CLASSREC_SAMPLE_FORMAT_S16 = 0,
   // 32-bit floats in [-1, 1].
   CLASSREC_SAMPLE_FORMAT_F32 = 1,
@@ -172,45 +204,68 @@ typedef uint32_t classrec_sample_format;
 #endif // __cplusplus
 
 // A recording in progress (opaque). Thread-safe: any function may be called from any thread,
-// except `classrec_recorder_free`, which must be the last call.
+// except classrec_recorder_free, which must be the last call.
 typedef struct classrec_recorder classrec_recorder;
 
-// The cloud side of a configuration (opaque): its `upload`, `callback` and `out_dir`.
-// Thread-safe; `classrec_uploader_free` must be the last call.
+// The cloud side of a configuration (opaque): its upload, callback and out_dir.
+// Thread-safe; classrec_uploader_free must be the last call.
 typedef struct classrec_uploader classrec_uploader;
 
 // One event. Pointers are never NULL (empty text when there is nothing to say) and live only
 // during the callback.
+//
+// This struct can grow at its end in later versions: a field lies within struct_size only if
+// the library that sent the event knows it.
 typedef struct classrec_event {
-  // What happened; see each kind for the fields it fills (the others are 0 or "").
+  // The size of this struct in the library that sent it (sizeof(classrec_event) of its
+  // header); check it before reading a field added after your minimum version.
+  uint32_t struct_size;
+  // What happened; see each kind for the fields it fills.
   classrec_event_kind kind;
-  // The recording concerned: its file name without `.mp4`, e.g.
-  // `20250114-081500Z_42_teacher-7`.
+  // The recording concerned: its file name without .mp4, e.g. 20250114-081500Z_42_teacher-7.
   const char *recording_id;
+  // The recording's file (UTF-8).
+  const char *path;
+  // What happened and what to do, for a person.
+  const char *message;
+  // The object's URL in the cloud.
+  const char *url;
   // Bytes in the cloud.
   uint64_t bytes_uploaded;
-  // Bytes recorded, committed or in the file (see the kind).
+  // Bytes recorded, committed, or of the file (see the kind).
   uint64_t bytes_total;
-  // Media time in milliseconds (see the kind).
+  // Milliseconds (see the kind).
   uint64_t duration_ms;
-  // Human-readable text: a path, a URL or a message (see the kind).
-  const char *message;
+  // Bytes cut off a torn end.
+  uint64_t bytes_dropped;
+  // A fragment number or count (see the kind).
+  uint32_t fragment;
+  // Callback attempts.
+  uint32_t attempts;
+  // Why the recording ended.
+  classrec_stop_reason stop_reason;
 } classrec_event;
 
 // Called with each event, on a worker thread classrec owns (one per recorder, never the thread
-// that called `classrec_recorder_start`). Events of one recorder arrive in order, one at a time.
-// `event` and every pointer in it live only until the callback returns: copy what you keep.
+// that called classrec_recorder_start). Events of one recorder arrive in order, one at a time.
+// event and every pointer in it live only until the callback returns: copy what you keep.
 // Return quickly: while the callback runs, newer events queue (the newest 256 are kept).
 typedef void (*classrec_event_callback)(void *user_data, const struct classrec_event *event);
 
-// Releases `user_data`: called exactly once, after the last event callback has returned: from
-// `classrec_recorder_free`, from the event thread if the recorder was freed inside a callback,
-// or from `classrec_recorder_start` when it fails.
+// Releases user_data: called exactly once, after the last event callback has returned: from
+// classrec_recorder_free, from the event thread if the recorder was freed inside a callback,
+// or from classrec_recorder_start when it fails.
 typedef void (*classrec_free_callback)(void *user_data);
 
 // Counters of a recording. Once stopped,
-// `frames_captured == frames_encoded + frames_skipped + frames_dropped`.
+// frames_captured == frames_encoded + frames_skipped + frames_dropped.
+//
+// This struct can grow at its end in later versions: set struct_size to sizeof(classrec_stats)
+// before passing it to classrec_recorder_stats, which fills what both sides know and sets
+// struct_size to the bytes it wrote.
 typedef struct classrec_stats {
+  // Set by the caller to sizeof(classrec_stats); on return, the bytes classrec filled.
+  uint32_t struct_size;
   // Frames the source delivered (not counting those while paused).
   uint64_t frames_captured;
   // Frames encoded into the file.
@@ -223,11 +278,28 @@ typedef struct classrec_stats {
   uint64_t bytes_written;
   // Fragments committed.
   uint64_t fragments;
+  // Sound: sample frames (one per channel, at 48 kHz) the source delivered.
+  uint64_t audio_samples_in;
+  // Sound: sample frames dropped (overlapping what was placed, or pushed faster than taken).
+  uint64_t audio_samples_dropped;
+  // Sound: sample frames of silence inserted for gaps and while nothing came.
+  uint64_t audio_samples_gap_filled;
+  // Sound: sample frames added (positive) or removed (negative) to follow the recorder's clock.
+  int64_t audio_samples_drift_corrected;
 } classrec_stats;
 
-// A finished recording, as `classrec_recorder_stop` reports it.
+// A finished recording, as classrec_recorder_stop reports it. Its counters: classrec_recorder_stats,
+// which gives the final ones after stop.
+//
+// This struct can grow at its end in later versions: set struct_size to
+// sizeof(classrec_recording) before the call (classrec_recording info = {.struct_size = sizeof info};), which
+// fills what both sides know and sets struct_size to the bytes it wrote.
 typedef struct classrec_recording {
-  // The MP4's path (UTF-8); lives until `classrec_recorder_free`. When `bytes` is 0 nothing was
+  // Set by the caller to sizeof(classrec_recording); on return, the bytes classrec filled.
+  uint32_t struct_size;
+  // Why it ended (the text is in classrec_recorder_last_error when it failed).
+  classrec_stop_reason stop_reason;
+  // The MP4's path (UTF-8); lives until classrec_recorder_free. When bytes is 0 nothing was
   // recorded and no file was kept.
   const char *path;
   // Playable duration in milliseconds.
@@ -238,51 +310,49 @@ typedef struct classrec_recording {
   uint32_t width;
   // Output height.
   uint32_t height;
-  // Why it ended (the text is in `classrec_recorder_last_error` when it failed).
-  classrec_stop_reason stop_reason;
-  // Final counters.
-  struct classrec_stats stats;
 } classrec_recording;
 
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
-// The library version as a NUL-terminated UTF-8 string with static lifetime, e.g. `"0.1.0"`.
+// The library version as a NUL-terminated UTF-8 string with static lifetime, e.g. "0.1.0".
 // Any thread.
-const char *classrec_version(void);
+CLASSREC_API const char *classrec_version(void);
 
-// A short, static, NUL-terminated description of a `classrec_result` value (e.g.
-// `"invalid JSON"`), for logs. Unknown values give `"unknown result"`. Any thread.
-const char *classrec_result_name(uint32_t result);
+// A short, static, NUL-terminated description of a classrec_result value (e.g.
+// "invalid JSON"), for logs. Unknown values give "unknown result". Any thread.
+CLASSREC_API const char *classrec_result_name(uint32_t result);
 
-// Lists the windows that can be recorded as a JSON array of `{"id", "title", "width", "height"}`
-// (`id` goes into a configuration's `{"source": {"kind": "window", "id": …}}`). `*json_out`
-// receives a string to release with `classrec_string_free`. On failure (no X server, a platform
-// without window capture) the reason is copied into `error_buf` (`error_len` bytes; NULL/0 to
+// Lists the windows that can be recorded as a JSON array of {"id", "title", "width", "height"}
+// (id goes into a configuration's {"source": {"kind": "window", "id": …}}). *json_out
+// receives a string to release with classrec_string_free. On failure (no X server, a platform
+// without window capture) the reason is copied into error_buf (error_len bytes; NULL/0 to
 // skip). Any thread.
 //
-// # Safety
-// `json_out` is NULL or valid for one write; `error_buf` is NULL or valid for `error_len` bytes.
-classrec_result classrec_windows_list(char **json_out, char *error_buf, size_t error_len);
+// Safety: json_out is NULL or valid for one write; error_buf is NULL or valid for error_len bytes.
+CLASSREC_API
+classrec_result classrec_windows_list(char **json_out,
+                                      char *error_buf,
+                                      size_t error_len);
 
-// Pushes `frames` sample frames of interleaved PCM (`channels` samples each, 1 or 2) at
-// `sample_rate` Hz (8000 to 48000; resampled to 48 kHz) into a recorder whose sound source is
-// `{"audio": {"source": {"kind": "pushed"}}}`. `format` is a `classrec_sample_format` value;
-// `data` must be aligned for it (2 bytes for S16, 4 for F32). `timestamp_us` is the first
+// Pushes frames sample frames of interleaved PCM (channels samples each, 1 or 2) at
+// sample_rate Hz (8000 to 48000; resampled to 48 kHz) into a recorder whose sound source is
+// {"audio": {"source": {"kind": "pushed"}}}. format is a classrec_sample_format value;
+// data must be aligned for it (2 bytes for S16, 4 for F32). timestamp_us is the first
 // sample's time since the recording started in microseconds, or negative for "right after the
 // previous push". The samples are copied before it returns. Never blocks: if the sound thread is
 // behind, the oldest waiting samples are dropped and counted. Any thread, several at once.
 //
-// Errors: `CLASSREC_RESULT_NULL_ARGUMENT` for NULL `data`, `CLASSREC_RESULT_INVALID_AUDIO` for 0
+// Errors: CLASSREC_RESULT_NULL_ARGUMENT for NULL data, CLASSREC_RESULT_INVALID_AUDIO for 0
 // frames, a misaligned buffer, an unknown format, or a rate or channel count outside the ranges
-// above, `CLASSREC_RESULT_WRONG_STATE` when the sound is not pushed, `CLASSREC_RESULT_STOPPED`
+// above, CLASSREC_RESULT_WRONG_STATE when the sound is not pushed, CLASSREC_RESULT_STOPPED
 // after stop.
 //
-// # Safety
-// `recorder` is NULL or live; `data` is NULL or valid for `frames * channels` samples of
-// `format`.
-classrec_result classrec_recorder_push_audio(const struct classrec_recorder *recorder,
+// Safety: recorder is NULL or live; data is NULL or valid for frames * channels samples of
+// format.
+CLASSREC_API
+classrec_result classrec_recorder_push_audio(struct classrec_recorder *recorder,
                                              const void *data,
                                              size_t frames,
                                              uint32_t sample_rate,
@@ -290,19 +360,19 @@ classrec_result classrec_recorder_push_audio(const struct classrec_recorder *rec
                                              uint32_t format,
                                              int64_t timestamp_us);
 
-// Starts a recording described by `config_json` (the same fields as the Rust `RecorderConfig`;
+// Starts a recording described by config_json (the same fields as the Rust RecorderConfig;
 // see the README). Returns at once; frames are captured and encoded on classrec's threads.
 //
-// `on_event` (may be NULL) receives events on classrec's event thread with `user_data`.
-// `free_user_data` (may be NULL) is called exactly once with `user_data` when no callback can
-// follow: after `classrec_recorder_free`, or before this function returns when it fails. On
-// failure `on_event` is never called, `*recorder_out` is left as it was, and the reason is copied
-// into `error_buf` (`error_len` bytes; NULL/0 to skip). Any thread.
+// on_event (may be NULL) receives events on classrec's event thread with user_data.
+// free_user_data (may be NULL) is called exactly once with user_data when no callback can
+// follow: after classrec_recorder_free, or before this function returns when it fails. On
+// failure on_event is never called, *recorder_out is left as it was, and the reason is copied
+// into error_buf (error_len bytes; NULL/0 to skip). Any thread.
 //
-// # Safety
-// `config_json` is a NUL-terminated string; `recorder_out` is valid for one write; `error_buf`
-// is NULL or valid for `error_len` bytes; `on_event` is safe to call from another thread with
-// `user_data`.
+// Safety: config_json is a NUL-terminated string; recorder_out is valid for one write; error_buf
+// is NULL or valid for error_len bytes; on_event is safe to call from another thread with
+// user_data.
+CLASSREC_API
 classrec_result classrec_recorder_start(const char *config_json,
                                         classrec_event_callback on_event,
                                         void *user_data,
@@ -311,25 +381,24 @@ classrec_result classrec_recorder_start(const char *config_json,
                                         char *error_buf,
                                         size_t error_len);
 
-// The path of the MP4 being written (UTF-8), valid until `classrec_recorder_free`; NULL when
-// `recorder` is NULL. Any thread.
+// The path of the MP4 being written (UTF-8), valid until classrec_recorder_free; NULL when
+// recorder is NULL. Any thread.
 //
-// # Safety
-// `recorder` is NULL or a live recorder.
-const char *classrec_recorder_path(const struct classrec_recorder *recorder);
+// Safety: recorder is NULL or a live recorder.
+CLASSREC_API const char *classrec_recorder_path(const struct classrec_recorder *recorder);
 
-// Pushes one BGRA picture (`stride` bytes per row, at least `width * 4`) into a recorder whose
-// source is `{"kind": "pushed"}`. The pixels are copied before it returns. `timestamp_us` is
+// Pushes one BGRA picture (stride bytes per row, at least width * 4) into a recorder whose
+// source is {"kind": "pushed"}. The pixels are copied before it returns. timestamp_us is
 // the time since the recording started in microseconds, or negative for "now". Never blocks: if
 // the encoder is behind, the oldest waiting frame is dropped and counted. Any thread.
 //
-// Errors: `CLASSREC_RESULT_WRONG_STATE` for other sources, `CLASSREC_RESULT_STOPPED` after stop,
-// `CLASSREC_RESULT_INVALID_FRAME` for a size or stride that does not fit.
+// Errors: CLASSREC_RESULT_WRONG_STATE for other sources, CLASSREC_RESULT_STOPPED after stop,
+// CLASSREC_RESULT_INVALID_FRAME for a size or stride that does not fit.
 //
-// # Safety
-// `recorder` is NULL or live; `bgra` is NULL or valid for `stride * (height - 1) + width * 4`
+// Safety: recorder is NULL or live; bgra is NULL or valid for stride * (height - 1) + width * 4
 // bytes.
-classrec_result classrec_recorder_push_frame(const struct classrec_recorder *recorder,
+CLASSREC_API
+classrec_result classrec_recorder_push_frame(struct classrec_recorder *recorder,
                                              const uint8_t *bgra,
                                              uint32_t width,
                                              uint32_t height,
@@ -338,93 +407,91 @@ classrec_result classrec_recorder_push_frame(const struct classrec_recorder *rec
 
 // Pauses recording (the paused time is cut out of the file). Any thread.
 //
-// # Safety
-// `recorder` is NULL or live.
-classrec_result classrec_recorder_pause(const struct classrec_recorder *recorder);
+// Safety: recorder is NULL or live.
+CLASSREC_API classrec_result classrec_recorder_pause(struct classrec_recorder *recorder);
 
-// Resumes after `classrec_recorder_pause`. Any thread.
+// Resumes after classrec_recorder_pause. Any thread.
 //
-// # Safety
-// `recorder` is NULL or live.
-classrec_result classrec_recorder_resume(const struct classrec_recorder *recorder);
+// Safety: recorder is NULL or live.
+CLASSREC_API classrec_result classrec_recorder_resume(struct classrec_recorder *recorder);
 
-// Copies the counters into `*stats_out` (final ones after stop). May wait while a stop is
+// Copies the counters into *stats_out (final ones after stop). May wait while a stop is
 // finalizing the file. Any thread.
 //
-// # Safety
-// `recorder` is NULL or live; `stats_out` is NULL or valid for one write.
+// Safety: recorder is NULL or live; stats_out is NULL or points to a classrec_stats whose
+// struct_size the caller set.
+CLASSREC_API
 classrec_result classrec_recorder_stats(const struct classrec_recorder *recorder,
                                         struct classrec_stats *stats_out);
 
-// Stops recording, finalizes the MP4 and describes it in `*recording_out` (may be NULL). Also
-// collects a recording that ended by itself (after a `CLASSREC_EVENT_KIND_STOPPED` event). The
-// upload, if any, finishes in the background: see `classrec_recorder_wait_upload`. Blocks until
+// Stops recording, finalizes the MP4 and describes it in *recording_out (may be NULL). Also
+// collects a recording that ended by itself (after a CLASSREC_EVENT_KIND_STOPPED event). The
+// upload, if any, finishes in the background: see classrec_recorder_wait_upload. Blocks until
 // the file is finalized (typically well under a second). A second call returns
-// `CLASSREC_RESULT_STOPPED`. Any thread, including the event callback.
+// CLASSREC_RESULT_STOPPED. Any thread, including the event callback.
 //
-// # Safety
-// `recorder` is NULL or live; `recording_out` is NULL or valid for one write.
-classrec_result classrec_recorder_stop(const struct classrec_recorder *recorder,
+// Safety: recorder is NULL or live; recording_out is NULL or points to a classrec_recording
+// whose struct_size the caller set.
+CLASSREC_API
+classrec_result classrec_recorder_stop(struct classrec_recorder *recorder,
                                        struct classrec_recording *recording_out);
 
-// Waits up to `timeout_ms` for the cloud copy: the upload complete and, when a callback is
-// configured, the callback delivered. `CLASSREC_RESULT_OK` once both are done;
-// `CLASSREC_RESULT_TIMEOUT` if not yet (call again); `CLASSREC_RESULT_UPLOAD` or
-// `CLASSREC_RESULT_CALLBACK` when it failed for good (text in `classrec_recorder_last_error`);
-// `CLASSREC_RESULT_WRONG_STATE` when no upload is configured. The upload only completes after
+// Waits up to timeout_ms for the cloud copy: the upload complete and, when a callback is
+// configured, the callback delivered. CLASSREC_RESULT_OK once both are done;
+// CLASSREC_RESULT_TIMEOUT if not yet (call again); CLASSREC_RESULT_UPLOAD or
+// CLASSREC_RESULT_CALLBACK when it failed for good (text in classrec_recorder_last_error);
+// CLASSREC_RESULT_WRONG_STATE when no upload is configured. The upload only completes after
 // stop. Any thread except the event callback's.
 //
-// # Safety
-// `recorder` is NULL or live.
-classrec_result classrec_recorder_wait_upload(const struct classrec_recorder *recorder,
+// Safety: recorder is NULL or live.
+CLASSREC_API
+classrec_result classrec_recorder_wait_upload(struct classrec_recorder *recorder,
                                               uint32_t timeout_ms);
 
 // Changes the upload bandwidth cap while recording or uploading (bytes per second; 0: no cap).
 // Any thread.
 //
-// # Safety
-// `recorder` is NULL or live.
-classrec_result classrec_recorder_set_upload_limit(const struct classrec_recorder *recorder,
+// Safety: recorder is NULL or live.
+CLASSREC_API
+classrec_result classrec_recorder_set_upload_limit(struct classrec_recorder *recorder,
                                                    uint64_t bytes_per_second);
 
 // Copies the text of this recorder's last error (or of a failed recording's cause after stop)
-// into `buf` like `snprintf`: truncated to `len - 1` bytes and NUL-terminated; `*needed_out`
+// into buf like snprintf: truncated to len - 1 bytes and NUL-terminated; *needed_out
 // (may be NULL) receives the full length without the NUL. Empty when nothing failed yet. Any
 // thread.
 //
-// # Safety
-// `recorder` is NULL or live; `buf` is NULL or valid for `len` bytes; `needed_out` is NULL or
+// Safety: recorder is NULL or live; buf is NULL or valid for len bytes; needed_out is NULL or
 // valid for one write.
+CLASSREC_API
 classrec_result classrec_recorder_last_error(const struct classrec_recorder *recorder,
                                              char *buf,
                                              size_t len,
                                              size_t *needed_out);
 
 // Stops the recording if it is still running (finalizing the file), delivers the events already
-// queued, ends the event thread and releases `user_data`; no callback starts after it returns.
+// queued, ends the event thread and releases user_data; no callback starts after it returns.
 // The upload goes on in the background while the process lives, and its journal lets
-// `classrec_uploader_resume_pending` finish it later. NULL is a no-op. Must be the last call on
-// `recorder`; may be called from inside the event callback.
+// classrec_uploader_resume_pending finish it later. NULL is a no-op. Must be the last call on
+// recorder; may be called from inside the event callback.
 //
-// # Safety
-// `recorder` is NULL or a live recorder, not used afterwards.
-void classrec_recorder_free(struct classrec_recorder *recorder);
+// Safety: recorder is NULL or a live recorder, not used afterwards.
+CLASSREC_API void classrec_recorder_free(struct classrec_recorder *recorder);
 
-// Frees a string returned by classrec (`classrec_uploader_list`, `classrec_uploader_presign`,
+// Frees a string returned by classrec (classrec_uploader_list, classrec_uploader_presign,
 // ...). NULL is a no-op. Any thread.
 //
-// # Safety
-// `text` is NULL or a string classrec returned and that was not freed yet.
-void classrec_string_free(char *text);
+// Safety: text is NULL or a string classrec returned and that was not freed yet.
+CLASSREC_API void classrec_string_free(char *text);
 
-// Creates an uploader from the same JSON a recorder takes; it uses `upload` (required),
-// `callback` and `out_dir` (default `<home>/TClass/record`). No network access happens here.
-// On failure `*uploader_out` is left as it was and the reason is copied into `error_buf`
-// (`error_len` bytes; NULL/0 to skip). Any thread.
+// Creates an uploader from the same JSON a recorder takes; it uses upload (required),
+// callback and out_dir (default <home>/TClass/record). No network access happens here.
+// On failure *uploader_out is left as it was and the reason is copied into error_buf
+// (error_len bytes; NULL/0 to skip). Any thread.
 //
-// # Safety
-// `config_json` is NULL or NUL-terminated; `uploader_out` is NULL or valid for one write;
-// `error_buf` is NULL or valid for `error_len` bytes.
+// Safety: config_json is NULL or NUL-terminated; uploader_out is NULL or valid for one write;
+// error_buf is NULL or valid for error_len bytes.
+CLASSREC_API
 classrec_result classrec_uploader_new(const char *config_json,
                                       struct classrec_uploader **uploader_out,
                                       char *error_buf,
@@ -433,55 +500,54 @@ classrec_result classrec_uploader_new(const char *config_json,
 // Finishes what earlier runs left in the folder: recovers crashed recordings, completes their
 // uploads and delivers their pending callbacks. Blocks (on the calling thread) until each is
 // done or has failed for good; retries transient network errors meanwhile. On success
-// `*uploaded_out` (may be NULL) receives how many uploads were completed. If any recording
-// failed, returns its code and `classrec_uploader_last_error` lists every failure; the others
+// *uploaded_out (may be NULL) receives how many uploads were completed. If any recording
+// failed, returns its code and classrec_uploader_last_error lists every failure; the others
 // are done and the failed ones stay pending. Any thread.
 //
-// # Safety
-// `uploader` is NULL or live; `uploaded_out` is NULL or valid for one write.
-classrec_result classrec_uploader_resume_pending(const struct classrec_uploader *uploader,
+// Safety: uploader is NULL or live; uploaded_out is NULL or valid for one write.
+CLASSREC_API
+classrec_result classrec_uploader_resume_pending(struct classrec_uploader *uploader,
                                                  size_t *uploaded_out);
 
-// Lists the recordings stored under `prefix` (NULL: the configured prefix) as a JSON array of
-// `{"key", "size", "last_modified", "url"}`, where `url` plays the object without credentials
-// for `url_ttl_seconds` (0: no URL). `*json_out` receives a string to release with
-// `classrec_string_free`. Blocks while it asks the server. Any thread.
+// Lists the recordings stored under prefix (NULL: the configured prefix) as a JSON array of
+// {"key", "size", "last_modified", "url"}, where url plays the object without credentials
+// for url_ttl_seconds (0: no URL). *json_out receives a string to release with
+// classrec_string_free. Blocks while it asks the server. Any thread.
 //
-// # Safety
-// `uploader` is NULL or live; `prefix` is NULL or NUL-terminated; `json_out` is NULL or valid
+// Safety: uploader is NULL or live; prefix is NULL or NUL-terminated; json_out is NULL or valid
 // for one write.
+CLASSREC_API
 classrec_result classrec_uploader_list(const struct classrec_uploader *uploader,
                                        const char *prefix,
                                        uint32_t url_ttl_seconds,
                                        char **json_out);
 
-// Makes a URL that plays object `key` without credentials for `ttl_seconds` (1 to 604800, S3's
-// limit of 7 days). `*url_out` receives a string to release with `classrec_string_free`. No
+// Makes a URL that plays object key without credentials for ttl_seconds (1 to 604800, S3's
+// limit of 7 days). *url_out receives a string to release with classrec_string_free. No
 // network access. Any thread.
 //
-// # Safety
-// `uploader` is NULL or live; `key` is NULL or NUL-terminated; `url_out` is NULL or valid for
+// Safety: uploader is NULL or live; key is NULL or NUL-terminated; url_out is NULL or valid for
 // one write.
+CLASSREC_API
 classrec_result classrec_uploader_presign(const struct classrec_uploader *uploader,
                                           const char *key,
                                           uint32_t ttl_seconds,
                                           char **url_out);
 
-// Copies the text of this uploader's last error into `buf`; see `classrec_recorder_last_error`.
+// Copies the text of this uploader's last error into buf; see classrec_recorder_last_error.
 //
-// # Safety
-// `uploader` is NULL or live; `buf` is NULL or valid for `len` bytes; `needed_out` is NULL or
+// Safety: uploader is NULL or live; buf is NULL or valid for len bytes; needed_out is NULL or
 // valid for one write.
+CLASSREC_API
 classrec_result classrec_uploader_last_error(const struct classrec_uploader *uploader,
                                              char *buf,
                                              size_t len,
                                              size_t *needed_out);
 
-// Releases an uploader. NULL is a no-op. Must be the last call on `uploader`.
+// Releases an uploader. NULL is a no-op. Must be the last call on uploader.
 //
-// # Safety
-// `uploader` is NULL or live, and not used afterwards.
-void classrec_uploader_free(struct classrec_uploader *uploader);
+// Safety: uploader is NULL or live, and not used afterwards.
+CLASSREC_API void classrec_uploader_free(struct classrec_uploader *uploader);
 
 #ifdef __cplusplus
 }  // extern "C"

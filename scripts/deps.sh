@@ -58,3 +58,15 @@ install_audio_test_deps() {
   install_build_deps
   apt_install libasound2-dev libasound2-plugins pulseaudio pulseaudio-utils sox
 }
+
+# cargo-c (cargo cinstall: the C library with its header, SONAME, classrec.pc and CMake package).
+# 0.10.24 is the newest release that builds with rustc 1.95 (0.10.26 needs 1.97). Building it
+# takes minutes, so it is installed once per machine. cmake: the CMake consumer test.
+CARGO_C_VERSION=0.10.24
+install_cargo_c() {
+  apt_install libssl-dev pkg-config cmake
+  if ! cargo cinstall --version 2>/dev/null | grep -q "$CARGO_C_VERSION"; then
+    echo "installing cargo-c $CARGO_C_VERSION (once per machine; takes minutes)" >&2
+    cargo install --quiet --locked cargo-c --version "$CARGO_C_VERSION"
+  fi
+}

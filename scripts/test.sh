@@ -29,6 +29,13 @@ diff -u include/classrec.h target/classrec.h || {
 step "Windows build type-checks (window capture)"
 bash scripts/check-windows.sh
 
+step "the crate is publishable: cargo package, and cargo doc without a warning"
+cargo package --quiet --allow-dirty
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --all-features
+
+step "the C library as installed by cargo-c, used from pkg-config and CMake"
+bash scripts/test-package.sh
+
 step "Windows build (mingw-w64) runs under Wine"
 bash scripts/test-windows.sh
 

@@ -63,9 +63,13 @@ fn compile(sources: &[&str], link: Link, out: &Path) -> PathBuf {
     }
     match link {
         // The system libraries are those `cargo rustc -- --print native-static-libs` lists.
-        Link::Static => cmd
-            .arg(lib.join("libclassrec.a"))
-            .args(["-lstdc++", "-lasound", "-lpthread", "-ldl", "-lm"]),
+        Link::Static => cmd.arg("-DCLASSREC_STATIC").arg(lib.join("libclassrec.a")).args([
+            "-lstdc++",
+            "-lasound",
+            "-lpthread",
+            "-ldl",
+            "-lm",
+        ]),
         Link::Shared => cmd
             .arg("-L")
             .arg(lib)
@@ -86,6 +90,9 @@ fn run_asan(program: &Path, args: &[&Path]) -> (bool, String) {
     let output = Command::new(program)
         .args(args)
         .env("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1")
+        // cargo test puts target/debug/deps on LD_LIBRARY_PATH, which wins over the program's
+        // rpath: without this, a shared-linked program could load another build's libclassrec.so.
+        .env_remove("LD_LIBRARY_PATH")
         .output()
         .expect("run the test program");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();

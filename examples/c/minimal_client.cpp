@@ -15,7 +15,7 @@
 
 // Runs on classrec's event thread; `event` lives only during the call.
 static void print_event(void *, const classrec_event *event) {
-  std::printf("event %u %s: %s\n", unsigned(event->kind), event->recording_id, event->message);
+  std::printf("event %u %s: %s%s\n", unsigned(event->kind), event->recording_id, event->path, event->message);
 }
 
 int main(int argc, char **argv) {
@@ -37,6 +37,7 @@ int main(int argc, char **argv) {
   }
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
   classrec_recording recording{};
+  recording.struct_size = sizeof recording;  // the struct can grow: say which one you have
   result = classrec_recorder_stop(recorder, &recording);
   if (result == CLASSREC_RESULT_OK) {
     std::printf("saved %s (%llu ms, %llu bytes)\n", recording.path, (unsigned long long)recording.duration_ms,

@@ -12,31 +12,30 @@ use crate::Pcm;
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum classrec_sample_format {
-    /// Signed 16-bit integers (`int16_t`), native byte order.
+    /// Signed 16-bit integers (int16_t), native byte order.
     S16 = 0,
     /// 32-bit floats in [-1, 1].
     F32 = 1,
 }
 
-/// Pushes `frames` sample frames of interleaved PCM (`channels` samples each, 1 or 2) at
-/// `sample_rate` Hz (8000 to 48000; resampled to 48 kHz) into a recorder whose sound source is
-/// `{"audio": {"source": {"kind": "pushed"}}}`. `format` is a `classrec_sample_format` value;
-/// `data` must be aligned for it (2 bytes for S16, 4 for F32). `timestamp_us` is the first
+/// Pushes frames sample frames of interleaved PCM (channels samples each, 1 or 2) at
+/// sample_rate Hz (8000 to 48000; resampled to 48 kHz) into a recorder whose sound source is
+/// {"audio": {"source": {"kind": "pushed"}}}. format is a classrec_sample_format value;
+/// data must be aligned for it (2 bytes for S16, 4 for F32). timestamp_us is the first
 /// sample's time since the recording started in microseconds, or negative for "right after the
 /// previous push". The samples are copied before it returns. Never blocks: if the sound thread is
 /// behind, the oldest waiting samples are dropped and counted. Any thread, several at once.
 ///
-/// Errors: `CLASSREC_RESULT_NULL_ARGUMENT` for NULL `data`, `CLASSREC_RESULT_INVALID_AUDIO` for 0
+/// Errors: CLASSREC_RESULT_NULL_ARGUMENT for NULL data, CLASSREC_RESULT_INVALID_AUDIO for 0
 /// frames, a misaligned buffer, an unknown format, or a rate or channel count outside the ranges
-/// above, `CLASSREC_RESULT_WRONG_STATE` when the sound is not pushed, `CLASSREC_RESULT_STOPPED`
+/// above, CLASSREC_RESULT_WRONG_STATE when the sound is not pushed, CLASSREC_RESULT_STOPPED
 /// after stop.
 ///
-/// # Safety
-/// `recorder` is NULL or live; `data` is NULL or valid for `frames * channels` samples of
-/// `format`.
+/// Safety: recorder is NULL or live; data is NULL or valid for frames * channels samples of
+/// format.
 #[no_mangle]
 pub unsafe extern "C" fn classrec_recorder_push_audio(
-    recorder: *const classrec_recorder,
+    recorder: *mut classrec_recorder,
     data: *const c_void,
     frames: usize,
     sample_rate: u32,

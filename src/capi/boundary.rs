@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::result::{classrec_result, ApiError};
 
-/// Runs `body` behind the panic boundary; a panic becomes [`classrec_result::Internal`].
+/// Runs body behind the panic boundary; a panic becomes [classrec_result::Internal].
 pub(super) fn guarded(body: impl FnOnce() -> Result<(), ApiError>) -> Result<(), ApiError> {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
         let what = panic
@@ -62,10 +62,9 @@ pub(super) trait Handle {
     fn errors(&self) -> &ErrorSlot;
 }
 
-/// Runs `body` on a handle behind the panic boundary, recording a failure's text on the handle.
+/// Runs body on a handle behind the panic boundary, recording a failure's text on the handle.
 ///
-/// # Safety
-/// `handle` is NULL or points to a live handle.
+/// Safety: handle is NULL or points to a live handle.
 pub(super) unsafe fn on_handle<H: Handle>(
     handle: *const H,
     body: impl FnOnce(&H) -> Result<(), ApiError>,
@@ -77,10 +76,9 @@ pub(super) unsafe fn on_handle<H: Handle>(
     }
 }
 
-/// Copies a handle's last error text into a caller buffer (see `classrec_recorder_last_error`).
+/// Copies a handle's last error text into a caller buffer (see classrec_recorder_last_error).
 ///
-/// # Safety
-/// `handle` is NULL or live; `buf` is NULL or valid for `len` bytes; `needed_out` is NULL or
+/// Safety: handle is NULL or live; buf is NULL or valid for len bytes; needed_out is NULL or
 /// valid for one write.
 pub(super) unsafe fn last_error<H: Handle>(
     handle: *const H,
@@ -99,10 +97,9 @@ pub(super) unsafe fn last_error<H: Handle>(
     }
 }
 
-/// Drops a handle made by `Box::into_raw`, behind the panic boundary. NULL is a no-op.
+/// Drops a handle made by Box::into_raw, behind the panic boundary. NULL is a no-op.
 ///
-/// # Safety
-/// `handle` is NULL or came from `Box::into_raw` and is not used afterwards.
+/// Safety: handle is NULL or came from Box::into_raw and is not used afterwards.
 pub(super) unsafe fn free_handle<H>(handle: *mut H) {
     if handle.is_null() {
         return;
@@ -115,10 +112,9 @@ pub(super) unsafe fn free_handle<H>(handle: *mut H) {
 }
 
 /// Runs a handle-less call (a constructor) behind the panic boundary and copies a failure's
-/// text into the caller's `error_buf`.
+/// text into the caller's error_buf.
 ///
-/// # Safety
-/// `error_buf` is NULL or valid for `error_len` bytes.
+/// Safety: error_buf is NULL or valid for error_len bytes.
 pub(super) unsafe fn report_to_buffer(
     error_buf: *mut c_char,
     error_len: usize,
@@ -134,12 +130,11 @@ pub(super) unsafe fn report_to_buffer(
     }
 }
 
-/// Copies `text` into `buf` (`len` bytes) like `snprintf`: truncated to fit, always
-/// NUL-terminated when `len > 0`; `*out_len` (if not NULL) receives the full length without the
+/// Copies text into buf (len bytes) like snprintf: truncated to fit, always
+/// NUL-terminated when len > 0; *out_len (if not NULL) receives the full length without the
 /// NUL, so a caller can tell the text was cut and retry with a bigger buffer.
 ///
-/// # Safety
-/// `buf` is NULL or valid for `len` bytes; `out_len` is NULL or valid for one write.
+/// Safety: buf is NULL or valid for len bytes; out_len is NULL or valid for one write.
 pub(super) unsafe fn copy_text(text: &str, buf: *mut c_char, len: usize, out_len: *mut usize) {
     if !buf.is_null() && len > 0 {
         let mut n = text.len().min(len - 1);
@@ -158,16 +153,63 @@ pub(super) unsafe fn copy_text(text: &str, buf: *mut c_char, len: usize, out_len
     }
 }
 
-/// Writes `value` through an out-pointer, or fails naming it when it is NULL.
+/// Writes value through an out-pointer, or fails naming it when it is NULL.
 ///
-/// # Safety
-/// `out` is NULL or valid for one write.
+/// Safety: out is NULL or valid for one write.
 pub(super) unsafe fn write_out<T>(out: *mut T, name: &str, value: T) -> Result<(), ApiError> {
     if out.is_null() {
         return Err(ApiError::null(name));
     }
     // SAFETY: non-NULL and valid for one write by the caller's contract.
     unsafe { out.write(value) };
+    Ok(())
+}
+
+/// A C struct that can grow at its end: its first field is uint32_t struct_size, which the
+/// caller sets to the size it was compiled with.
+///
+/// Safety: Implementors are repr(C) and start with a u32 struct_size; every bit pattern of a prefix
+/// is what an older caller expects (fields are only ever appended).
+pub(super) unsafe trait Growable: Copy {
+    /// The size in the first versioned ABI (0.2): the smallest struct_size accepted.
+    const FIRST_SIZE: usize;
+}
+
+/// The caller's struct_size of a growable out-struct, once checked: not NULL, and at least the
+/// first versioned size (a smaller one is most likely an uninitialized struct).
+///
+/// Safety: out is NULL or valid for reading a u32.
+pub(super) unsafe fn growable_size<T: Growable>(out: *mut T, name: &str) -> Result<usize, ApiError> {
+    if out.is_null() {
+        return Err(ApiError::null(name));
+    }
+    // SAFETY: valid for reading its first field by the caller's contract.
+    let caller_size = unsafe { out.cast::<u32>().read_unaligned() } as usize;
+    if caller_size < T::FIRST_SIZE {
+        return Err(ApiError::new(
+            classrec_result::InvalidArgument,
+            format!(
+                "{name}->struct_size is {caller_size}; set it to sizeof the struct ({}) before the call",
+                T::FIRST_SIZE
+            ),
+        ));
+    }
+    Ok(caller_size)
+}
+
+/// Writes value into a growable out-struct: as many bytes as both the caller (its struct_size)
+/// and this library know, then struct_size = the bytes written.
+///
+/// Safety: out is NULL or valid for reading a u32 and writing its own struct_size bytes.
+pub(super) unsafe fn write_growable<T: Growable>(out: *mut T, name: &str, value: T) -> Result<(), ApiError> {
+    // SAFETY: forwarded caller contract.
+    let written = unsafe { growable_size(out, name)? }.min(std::mem::size_of::<T>());
+    // SAFETY: written bytes fit both value and the caller's struct; struct_size is a u32 at
+    // offset 0 of both.
+    unsafe {
+        std::ptr::copy_nonoverlapping((&value as *const T).cast::<u8>(), out.cast::<u8>(), written);
+        out.cast::<u32>().write_unaligned(written as u32);
+    }
     Ok(())
 }
 

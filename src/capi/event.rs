@@ -11,77 +11,100 @@ use std::time::Duration;
 
 use crossbeam_channel::{select, Receiver, Sender};
 
-use super::recording::recording_id;
+use super::recording::{classrec_stop_reason, recording_id};
 use super::result::ApiError;
 use super::strings::owned_cstring;
 use crate::Event;
 
 /// Called with each event, on a worker thread classrec owns (one per recorder, never the thread
-/// that called `classrec_recorder_start`). Events of one recorder arrive in order, one at a time.
-/// `event` and every pointer in it live only until the callback returns: copy what you keep.
+/// that called classrec_recorder_start). Events of one recorder arrive in order, one at a time.
+/// event and every pointer in it live only until the callback returns: copy what you keep.
 /// Return quickly: while the callback runs, newer events queue (the newest 256 are kept).
 pub type classrec_event_callback = Option<unsafe extern "C" fn(user_data: *mut c_void, event: *const classrec_event)>;
 
-/// Releases `user_data`: called exactly once, after the last event callback has returned: from
-/// `classrec_recorder_free`, from the event thread if the recorder was freed inside a callback,
-/// or from `classrec_recorder_start` when it fails.
+/// Releases user_data: called exactly once, after the last event callback has returned: from
+/// classrec_recorder_free, from the event thread if the recorder was freed inside a callback,
+/// or from classrec_recorder_start when it fails.
 pub type classrec_free_callback = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 
-/// What happened. Values are explicit and never reused; ignore kinds you do not know.
+/// What happened. Values are explicit and never reused; ignore kinds you do not know. Each kind
+/// names the fields of classrec_event it fills; the others are 0 or "".
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum classrec_event_kind {
-    /// Recording started. `message`: the MP4's path.
+    /// Recording started. path: the MP4 being written.
     Started = 0,
-    /// A fragment is safely on disk. `bytes_total`: bytes committed; `duration_ms`: time covered.
+    /// A fragment is safely on disk: a crash now loses nothing before it. fragment: its number
+    /// (from 1); bytes_total: the file's committed length; duration_ms: media time covered.
     FragmentCommitted = 1,
     /// Recording paused.
     Paused = 2,
     /// Recording resumed.
     Resumed = 3,
-    /// An earlier, crashed recording was recovered. `recording_id`/`message`: that recording;
-    /// `bytes_total`: its size; `duration_ms`: its duration.
+    /// An earlier, crashed recording was recovered. recording_id and path: that recording;
+    /// fragment: the fragments kept; bytes_total: its size; duration_ms: its duration;
+    /// bytes_dropped: the torn end that was cut off.
     Recovered = 4,
-    /// Something the user should know; recording goes on. `message`: what and what to do.
+    /// Something the user should know; recording goes on. message: what and what to do.
     Warning = 5,
-    /// Something failed; the recording stops and what was recorded is kept. `message`: why.
+    /// Something failed; the recording stops and what was recorded is kept. message: why.
     Error = 6,
-    /// The recording is finalized. `message`: the path; `bytes_total`: file size;
-    /// `duration_ms`: duration.
+    /// The recording is finalized. path: the file; bytes_total: its size; duration_ms: its
+    /// duration; stop_reason: why it ended.
     Stopped = 7,
-    /// Upload progress. `bytes_uploaded` of `bytes_total` (recorded so far, final after stop).
+    /// Upload progress. bytes_uploaded of bytes_total (recorded so far, final after stop).
     UploadProgress = 8,
-    /// The recording is complete in the cloud. `message`: its URL; `bytes_total`: its size.
+    /// The recording is complete in the cloud. recording_id and path: that recording; url: the
+    /// object's URL; bytes_uploaded and bytes_total: its size; duration_ms: from stop to complete
+    /// (0 when it was not uploaded while recording).
     UploadComplete = 9,
-    /// The upload stopped for good; the local file is intact. `message`: why and what to do.
+    /// The upload stopped for good; the local file is intact. message: why and what to do.
     UploadFailed = 10,
-    /// The completion callback was delivered. `message`: how many attempts it took.
+    /// The completion callback was delivered. attempts: how many it took.
     CallbackDelivered = 11,
-    /// The completion callback failed after every retry. `message`: the last reason.
+    /// The completion callback failed after every retry. message: the last reason and the
+    /// number of attempts.
     CallbackFailed = 12,
 }
 
 /// One event. Pointers are never NULL (empty text when there is nothing to say) and live only
 /// during the callback.
+///
+/// This struct can grow at its end in later versions: a field lies within struct_size only if
+/// the library that sent the event knows it.
 #[repr(C)]
 #[derive(Debug)]
 pub struct classrec_event {
-    /// What happened; see each kind for the fields it fills (the others are 0 or "").
+    /// The size of this struct in the library that sent it (sizeof(classrec_event) of its
+    /// header); check it before reading a field added after your minimum version.
+    pub struct_size: u32,
+    /// What happened; see each kind for the fields it fills.
     pub kind: classrec_event_kind,
-    /// The recording concerned: its file name without `.mp4`, e.g.
-    /// `20250114-081500Z_42_teacher-7`.
+    /// The recording concerned: its file name without .mp4, e.g. 20250114-081500Z_42_teacher-7.
     pub recording_id: *const c_char,
+    /// The recording's file (UTF-8).
+    pub path: *const c_char,
+    /// What happened and what to do, for a person.
+    pub message: *const c_char,
+    /// The object's URL in the cloud.
+    pub url: *const c_char,
     /// Bytes in the cloud.
     pub bytes_uploaded: u64,
-    /// Bytes recorded, committed or in the file (see the kind).
+    /// Bytes recorded, committed, or of the file (see the kind).
     pub bytes_total: u64,
-    /// Media time in milliseconds (see the kind).
+    /// Milliseconds (see the kind).
     pub duration_ms: u64,
-    /// Human-readable text: a path, a URL or a message (see the kind).
-    pub message: *const c_char,
+    /// Bytes cut off a torn end.
+    pub bytes_dropped: u64,
+    /// A fragment number or count (see the kind).
+    pub fragment: u32,
+    /// Callback attempts.
+    pub attempts: u32,
+    /// Why the recording ended.
+    pub stop_reason: classrec_stop_reason,
 }
 
-/// The caller's `user_data` and its finalizer; the finalizer runs when the last holder drops.
+/// The caller's user_data and its finalizer; the finalizer runs when the last holder drops.
 pub(super) struct UserData {
     data: *mut c_void,
     free: classrec_free_callback,
@@ -93,12 +116,12 @@ unsafe impl Send for UserData {}
 unsafe impl Sync for UserData {}
 
 impl UserData {
-    /// Takes over `data`; `free` (if any) is called with it when the last holder drops.
+    /// Takes over data; free (if any) is called with it when the last holder drops.
     pub(super) fn new(data: *mut c_void, free: classrec_free_callback) -> UserData {
         UserData { data, free }
     }
 
-    /// The caller's pointer (a method, so closures capture the whole `UserData`).
+    /// The caller's pointer (a method, so closures capture the whole UserData).
     fn ptr(&self) -> *mut c_void {
         self.data
     }
@@ -115,7 +138,7 @@ impl Drop for UserData {
 
 /// The thread that hands events to the C callback.
 pub(super) struct EventThread {
-    /// `true`: deliver what is already queued, then end; `false`: end now.
+    /// true: deliver what is already queued, then end; false: end now.
     quit: Sender<bool>,
     /// Set when the recorder is freed from inside a callback: no further callback may start.
     closed: Arc<AtomicBool>,
@@ -163,7 +186,7 @@ impl EventThread {
 
     /// Ends the thread. From another thread: queued events are delivered first and the thread is
     /// joined. From inside a callback: no further callback starts, and the thread ends (releasing
-    /// `user_data`) once the current callback returns.
+    /// user_data) once the current callback returns.
     pub(super) fn end(self) {
         if std::thread::current().id() == self.thread.thread().id() {
             self.closed.store(true, Ordering::Release);
@@ -175,85 +198,131 @@ impl EventThread {
     }
 }
 
-/// A [`classrec_event`] and the C strings it points into.
+/// A [classrec_event] and the C strings it points into.
 struct CEvent {
     event: classrec_event,
-    _strings: [CString; 2],
+    _strings: [CString; 4],
+}
+
+/// The typed fields of one event, before its strings become C strings.
+#[derive(Default)]
+struct Fields {
+    recording_id: Option<String>,
+    path: String,
+    message: String,
+    url: String,
+    bytes_uploaded: u64,
+    bytes_total: u64,
+    duration_ms: u64,
+    bytes_dropped: u64,
+    fragment: u32,
+    attempts: u32,
+    stop_reason: Option<classrec_stop_reason>,
 }
 
 impl CEvent {
     fn new(event: &Event, recorder_id: &str) -> CEvent {
-        let ms = |d: Duration| d.as_millis() as u64;
-        let path_text = |p: &Path| p.display().to_string();
-        let (kind, id, uploaded, total, duration, message) = match event {
-            Event::Started { path } => (classrec_event_kind::Started, None, 0, 0, 0, path_text(path)),
+        use classrec_event_kind as Kind;
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let text = |p: &Path| p.display().to_string();
+        let said = |message: &String| Fields {
+            message: message.clone(),
+            ..Fields::default()
+        };
+        let (kind, f) = match event {
+            Event::Started { path } => (
+                Kind::Started,
+                Fields {
+                    path: text(path),
+                    ..Fields::default()
+                },
+            ),
             Event::FragmentCommitted(f) => (
-                classrec_event_kind::FragmentCommitted,
-                None,
-                0,
-                f.end,
-                ms(f.duration),
-                String::new(),
+                Kind::FragmentCommitted,
+                Fields {
+                    fragment: f.index,
+                    bytes_total: f.end,
+                    duration_ms: ms(f.duration),
+                    ..Fields::default()
+                },
             ),
-            Event::Paused => (classrec_event_kind::Paused, None, 0, 0, 0, String::new()),
-            Event::Resumed => (classrec_event_kind::Resumed, None, 0, 0, 0, String::new()),
+            Event::Paused => (Kind::Paused, Fields::default()),
+            Event::Resumed => (Kind::Resumed, Fields::default()),
             Event::Recovered(r) => (
-                classrec_event_kind::Recovered,
-                Some(recording_id(&r.path)),
-                0,
-                r.bytes,
-                ms(r.duration),
-                path_text(&r.path),
+                Kind::Recovered,
+                Fields {
+                    recording_id: Some(recording_id(&r.path)),
+                    path: text(&r.path),
+                    fragment: r.fragments,
+                    bytes_total: r.bytes,
+                    duration_ms: ms(r.duration),
+                    bytes_dropped: r.dropped_bytes,
+                    ..Fields::default()
+                },
             ),
-            Event::Warning { message } => (classrec_event_kind::Warning, None, 0, 0, 0, message.clone()),
-            Event::Error { message } => (classrec_event_kind::Error, None, 0, 0, 0, message.clone()),
+            Event::Warning { message } => (Kind::Warning, said(message)),
+            Event::Error { message } => (Kind::Error, said(message)),
             Event::Stopped(r) => (
-                classrec_event_kind::Stopped,
-                None,
-                0,
-                r.bytes,
-                ms(r.duration),
-                path_text(&r.path),
+                Kind::Stopped,
+                Fields {
+                    path: text(&r.path),
+                    bytes_total: r.bytes,
+                    duration_ms: ms(r.duration),
+                    stop_reason: Some((&r.stop_reason).into()),
+                    ..Fields::default()
+                },
             ),
             Event::UploadProgress(p) => (
-                classrec_event_kind::UploadProgress,
-                None,
-                p.uploaded,
-                p.recorded,
-                0,
-                String::new(),
+                Kind::UploadProgress,
+                Fields {
+                    bytes_uploaded: p.uploaded,
+                    bytes_total: p.recorded,
+                    ..Fields::default()
+                },
             ),
             Event::UploadComplete(o) => (
-                classrec_event_kind::UploadComplete,
-                Some(recording_id(&o.path)),
-                o.size,
-                o.size,
-                0,
-                o.url.clone(),
+                Kind::UploadComplete,
+                Fields {
+                    recording_id: Some(recording_id(&o.path)),
+                    path: text(&o.path),
+                    url: o.url.clone(),
+                    bytes_uploaded: o.size,
+                    bytes_total: o.size,
+                    duration_ms: o.stop_to_complete.map_or(0, ms),
+                    ..Fields::default()
+                },
             ),
-            Event::UploadFailed { message } => (classrec_event_kind::UploadFailed, None, 0, 0, 0, message.clone()),
+            Event::UploadFailed { message } => (Kind::UploadFailed, said(message)),
             Event::CallbackDelivered { attempts } => (
-                classrec_event_kind::CallbackDelivered,
-                None,
-                0,
-                0,
-                0,
-                format!("delivered after {attempts} attempt(s)"),
+                Kind::CallbackDelivered,
+                Fields {
+                    attempts: *attempts,
+                    ..Fields::default()
+                },
             ),
-            Event::CallbackFailed { message } => (classrec_event_kind::CallbackFailed, None, 0, 0, 0, message.clone()),
+            Event::CallbackFailed { message } => (Kind::CallbackFailed, said(message)),
         };
         let strings = [
-            owned_cstring(id.unwrap_or_else(|| recorder_id.to_owned())),
-            owned_cstring(message),
+            owned_cstring(f.recording_id.unwrap_or_else(|| recorder_id.to_owned())),
+            owned_cstring(f.path),
+            owned_cstring(f.message),
+            owned_cstring(f.url),
         ];
         CEvent {
             event: classrec_event {
+                struct_size: std::mem::size_of::<classrec_event>() as u32,
                 kind,
                 recording_id: strings[0].as_ptr(),
-                bytes_uploaded: uploaded,
-                bytes_total: total,
-                duration_ms: duration,
-                message: strings[1].as_ptr(),
+                path: strings[1].as_ptr(),
+                message: strings[2].as_ptr(),
+                url: strings[3].as_ptr(),
+                bytes_uploaded: f.bytes_uploaded,
+                bytes_total: f.bytes_total,
+                duration_ms: f.duration_ms,
+                bytes_dropped: f.bytes_dropped,
+                fragment: f.fragment,
+                attempts: f.attempts,
+                stop_reason: f.stop_reason.unwrap_or(classrec_stop_reason::Requested),
             },
             _strings: strings,
         }
@@ -276,7 +345,11 @@ mod tests {
         });
         let c = CEvent::new(&event, "self");
         assert_eq!(c.event.kind, classrec_event_kind::Recovered);
-        assert_eq!(c.event.duration_ms, 4500);
+        assert_eq!(
+            (c.event.duration_ms, c.event.fragment, c.event.bytes_total),
+            (4500, 3, 999)
+        );
+        assert_eq!(c.event.struct_size as usize, std::mem::size_of::<classrec_event>());
         let id = unsafe { std::ffi::CStr::from_ptr(c.event.recording_id) };
         assert_eq!(id.to_str().unwrap(), "20250101-000000Z_1_2");
         let paused = CEvent::new(&Event::Paused, "self");

@@ -15,6 +15,9 @@
 //! the callbacks and their thread), and the entry points: [`windows`], [`recorder`]
 //! (`classrec_recorder`), [`uploader`] (`classrec_uploader`).
 #![allow(unsafe_code, non_camel_case_types)]
+// The doc comments here become the header's comments, so they are written as plain C prose:
+// no Markdown, and each function's pointer rules under "Safety:" instead of a "# Safety" heading.
+#![allow(clippy::missing_safety_doc, rustdoc::broken_intra_doc_links)]
 
 // cbindgen writes the functions module by module, in declaration order: `result` and `windows`
 // come first to keep the header's order (rustfmt sorts `mod`s only within a group).
@@ -34,17 +37,17 @@ use std::ffi::c_char;
 
 // The version macros of the header; cbindgen reads them, Rust code does not (a unit test checks
 // them against Cargo.toml).
-/// Major version of the library (matches `Cargo.toml`).
+/// Major version of the library (matches Cargo.toml).
 #[allow(dead_code)]
 pub const CLASSREC_VERSION_MAJOR: u32 = 0;
-/// Minor version of the library (matches `Cargo.toml`).
+/// Minor version of the library (matches Cargo.toml).
 #[allow(dead_code)]
-pub const CLASSREC_VERSION_MINOR: u32 = 1;
-/// Patch version of the library (matches `Cargo.toml`).
+pub const CLASSREC_VERSION_MINOR: u32 = 2;
+/// Patch version of the library (matches Cargo.toml).
 #[allow(dead_code)]
 pub const CLASSREC_VERSION_PATCH: u32 = 0;
 
-/// The library version as a NUL-terminated UTF-8 string with static lifetime, e.g. `"0.1.0"`.
+/// The library version as a NUL-terminated UTF-8 string with static lifetime, e.g. "0.1.0".
 /// Any thread.
 #[no_mangle]
 pub extern "C" fn classrec_version() -> *const c_char {

@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
-use super::boundary::{free_handle, last_error, lock, on_handle, report_to_buffer, write_out, ErrorSlot, Handle};
+use super::boundary::{
+    free_handle, growable_size, last_error, lock, on_handle, report_to_buffer, write_growable, write_out, ErrorSlot,
+    Handle,
+};
 use super::event::{classrec_event_callback, classrec_free_callback, EventThread, UserData};
 use super::recording::{classrec_recording, classrec_stats, recording_id};
 use super::result::{classrec_result, ApiError};
@@ -15,11 +18,11 @@ use super::strings::{owned_cstring, parse_config, str_arg};
 use crate::{AudioPusher, Frame, FramePusher, Recorder, Recording, StopReason, UploadedObject};
 
 /// A recording in progress (opaque). Thread-safe: any function may be called from any thread,
-/// except `classrec_recorder_free`, which must be the last call.
+/// except classrec_recorder_free, which must be the last call.
 pub struct classrec_recorder {
     recorder: Mutex<Recorder>,
     pusher: Option<FramePusher>,
-    /// The sound pusher, when the sound is pushed (see `audio.rs`).
+    /// The sound pusher, when the sound is pushed (see audio.rs).
     pub(super) audio_pusher: Option<AudioPusher>,
     path: CString,
     finished: OnceLock<(Recording, CString)>,
@@ -27,7 +30,7 @@ pub struct classrec_recorder {
     callback: CloudOutcome<u32>,
     errors: ErrorSlot,
     events: Mutex<Option<EventThread>>,
-    /// Released after the event thread has ended (dropped after `events`).
+    /// Released after the event thread has ended (dropped after events).
     _user_data: Arc<UserData>,
 }
 
@@ -62,8 +65,8 @@ impl<T> CloudOutcome<T> {
         }
     }
 
-    /// Waits until `deadline`: `None` on timeout, `Some(Ok)` / `Some(Err(text))` once known. A
-    /// channel closed without a value means nothing was due (`Some(Ok)`).
+    /// Waits until deadline: None on timeout, Some(Ok) / Some(Err(text)) once known. A
+    /// channel closed without a value means nothing was due (Some(Ok)).
     fn wait(&self, deadline: Instant) -> Option<Result<(), String>> {
         if let Some(known) = lock(&self.result).clone() {
             return Some(known);
@@ -79,19 +82,18 @@ impl<T> CloudOutcome<T> {
     }
 }
 
-/// Starts a recording described by `config_json` (the same fields as the Rust `RecorderConfig`;
+/// Starts a recording described by config_json (the same fields as the Rust RecorderConfig;
 /// see the README). Returns at once; frames are captured and encoded on classrec's threads.
 ///
-/// `on_event` (may be NULL) receives events on classrec's event thread with `user_data`.
-/// `free_user_data` (may be NULL) is called exactly once with `user_data` when no callback can
-/// follow: after `classrec_recorder_free`, or before this function returns when it fails. On
-/// failure `on_event` is never called, `*recorder_out` is left as it was, and the reason is copied
-/// into `error_buf` (`error_len` bytes; NULL/0 to skip). Any thread.
+/// on_event (may be NULL) receives events on classrec's event thread with user_data.
+/// free_user_data (may be NULL) is called exactly once with user_data when no callback can
+/// follow: after classrec_recorder_free, or before this function returns when it fails. On
+/// failure on_event is never called, *recorder_out is left as it was, and the reason is copied
+/// into error_buf (error_len bytes; NULL/0 to skip). Any thread.
 ///
-/// # Safety
-/// `config_json` is a NUL-terminated string; `recorder_out` is valid for one write; `error_buf`
-/// is NULL or valid for `error_len` bytes; `on_event` is safe to call from another thread with
-/// `user_data`.
+/// Safety: config_json is a NUL-terminated string; recorder_out is valid for one write; error_buf
+/// is NULL or valid for error_len bytes; on_event is safe to call from another thread with
+/// user_data.
 #[no_mangle]
 pub unsafe extern "C" fn classrec_recorder_start(
     config_json: *const c_char,
@@ -139,11 +141,10 @@ pub unsafe extern "C" fn classrec_recorder_start(
     }
 }
 
-/// The path of the MP4 being written (UTF-8), valid until `classrec_recorder_free`; NULL when
-/// `recorder` is NULL. Any thread.
+/// The path of the MP4 being written (UTF-8), valid until classrec_recorder_free; NULL when
+/// recorder is NULL. Any thread.
 ///
-/// # Safety
-/// `recorder` is NULL or a live recorder.
+/// Safety: recorder is NULL or a live recorder.
 #[no_mangle]
 pub unsafe extern "C" fn classrec_recorder_path(recorder: *const classrec_recorder) -> *const c_char {
     // SAFETY: NULL or live by the caller's contract.
@@ -153,20 +154,19 @@ pub unsafe extern "C" fn classrec_recorder_path(recorder: *const classrec_record
     }
 }
 
-/// Pushes one BGRA picture (`stride` bytes per row, at least `width * 4`) into a recorder whose
-/// source is `{"kind": "pushed"}`. The pixels are copied before it returns. `timestamp_us` is
+/// Pushes one BGRA picture (stride bytes per row, at least width * 4) into a recorder whose
+/// source is {"kind": "pushed"}. The pixels are copied before it returns. timestamp_us is
 /// the time since the recording started in microseconds, or negative for "now". Never blocks: if
 /// the encoder is behind, the oldest waiting frame is dropped and counted. Any thread.
 ///
-/// Errors: `CLASSREC_RESULT_WRONG_STATE` for other sources, `CLASSREC_RESULT_STOPPED` after stop,
-/// `CLASSREC_RESULT_INVALID_FRAME` for a size or stride that does not fit.
+/// Errors: CLASSREC_RESULT_WRONG_STATE for other sources, CLASSREC_RESULT_STOPPED after stop,
+/// CLASSREC_RESULT_INVALID_FRAME for a size or stride that does not fit.
 ///
-/// # Safety
-/// `recorder` is NULL or live; `bgra` is NULL or valid for `stride * (height - 1) + width * 4`
+/// Safety: recorder is NULL or live; bgra is NULL or valid for stride * (height - 1) + width * 4
 /// bytes.
 #[no_mangle]
 pub unsafe extern "C" fn classrec_recorder_push_frame(
-    recorder: *const classrec_recorder,
+    recorder: *mut classrec_recorder,
     bgra: *const u8,
     width: u32,
     height: u32,
@@ -197,26 +197,23 @@ pub unsafe extern "C" fn classrec_recorder_push_frame(
 
 /// Pauses recording (the paused time is cut out of the file). Any thread.
 ///
-/// # Safety
-/// `recorder` is NULL or live.
+/// Safety: recorder is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn classrec_recorder_pause(recorder: *const classrec_recorder) -> classrec_result {
+pub unsafe extern "C" fn classrec_recorder_pause(recorder: *mut classrec_recorder) -> classrec_result {
     // SAFETY: forwarded caller contract.
     unsafe { set_paused(recorder, true) }
 }
 
-/// Resumes after `classrec_recorder_pause`. Any thread.
+/// Resumes after classrec_recorder_pause. Any thread.
 ///
-/// # Safety
-/// `recorder` is NULL or live.
+/// Safety: recorder is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn classrec_recorder_resume(recorder: *const classrec_recorder) -> classrec_result {
+pub unsafe extern "C" fn classrec_recorder_resume(recorder: *mut classrec_recorder) -> classrec_result {
     // SAFETY: forwarded caller contract.
     unsafe { set_paused(recorder, false) }
 }
 
-/// # Safety
-/// `recorder` is NULL or live.
+/// Safety: recorder is NULL or live.
 unsafe fn set_paused(recorder: *const classrec_recorder, paused: bool) -> classrec_result {
     // SAFETY: forwarded caller contract.
     unsafe {
@@ -235,11 +232,11 @@ unsafe fn set_paused(recorder: *const classrec_recorder, paused: bool) -> classr
     }
 }
 
-/// Copies the counters into `*stats_out` (final ones after stop). May wait while a stop is
+/// Copies the counters into *stats_out (final ones after stop). May wait while a stop is
 /// finalizing the file. Any thread.
 ///
-/// # Safety
-/// `recorder` is NULL or live; `stats_out` is NULL or valid for one write.
+/// Safety: recorder is NULL or live; stats_out is NULL or points to a classrec_stats whose
+/// struct_size the caller set.
 #[no_mangle]
 pub unsafe extern "C" fn classrec_recorder_stats(
     recorder: *const classrec_recorder,
@@ -252,27 +249,30 @@ pub unsafe extern "C" fn classrec_recorder_stats(
                 Some((recording, _)) => recording.stats,
                 None => lock(&handle.recorder).stats(),
             };
-            write_out(stats_out, "stats_out", stats.into())
+            write_growable(stats_out, "stats_out", stats.into())
         })
     }
 }
 
-/// Stops recording, finalizes the MP4 and describes it in `*recording_out` (may be NULL). Also
-/// collects a recording that ended by itself (after a `CLASSREC_EVENT_KIND_STOPPED` event). The
-/// upload, if any, finishes in the background: see `classrec_recorder_wait_upload`. Blocks until
+/// Stops recording, finalizes the MP4 and describes it in *recording_out (may be NULL). Also
+/// collects a recording that ended by itself (after a CLASSREC_EVENT_KIND_STOPPED event). The
+/// upload, if any, finishes in the background: see classrec_recorder_wait_upload. Blocks until
 /// the file is finalized (typically well under a second). A second call returns
-/// `CLASSREC_RESULT_STOPPED`. Any thread, including the event callback.
+/// CLASSREC_RESULT_STOPPED. Any thread, including the event callback.
 ///
-/// # Safety
-/// `recorder` is NULL or live; `recording_out` is NULL or valid for one write.
+/// Safety: recorder is NULL or live; recording_out is NULL or points to a classrec_recording
+/// whose struct_size the caller set.
 #[no_mangle]
 pub unsafe extern "C" fn classrec_recorder_stop(
-    recorder: *const classrec_recorder,
+    recorder: *mut classrec_recorder,
     recording_out: *mut classrec_recording,
 ) -> classrec_result {
     // SAFETY: forwarded caller contract.
     unsafe {
         on_handle(recorder, |handle| {
+            if !recording_out.is_null() {
+                growable_size(recording_out, "recording_out")?; // refused before anything stops
+            }
             let recording = lock(&handle.recorder).stop()?;
             let path = owned_cstring(recording.path.display().to_string());
             let (recording, path) = handle.finished.get_or_init(|| (recording, path));
@@ -282,23 +282,22 @@ pub unsafe extern "C" fn classrec_recorder_stop(
             if recording_out.is_null() {
                 return Ok(());
             }
-            write_out(recording_out, "recording_out", classrec_recording::new(recording, path))
+            write_growable(recording_out, "recording_out", classrec_recording::new(recording, path))
         })
     }
 }
 
-/// Waits up to `timeout_ms` for the cloud copy: the upload complete and, when a callback is
-/// configured, the callback delivered. `CLASSREC_RESULT_OK` once both are done;
-/// `CLASSREC_RESULT_TIMEOUT` if not yet (call again); `CLASSREC_RESULT_UPLOAD` or
-/// `CLASSREC_RESULT_CALLBACK` when it failed for good (text in `classrec_recorder_last_error`);
-/// `CLASSREC_RESULT_WRONG_STATE` when no upload is configured. The upload only completes after
+/// Waits up to timeout_ms for the cloud copy: the upload complete and, when a callback is
+/// configured, the callback delivered. CLASSREC_RESULT_OK once both are done;
+/// CLASSREC_RESULT_TIMEOUT if not yet (call again); CLASSREC_RESULT_UPLOAD or
+/// CLASSREC_RESULT_CALLBACK when it failed for good (text in classrec_recorder_last_error);
+/// CLASSREC_RESULT_WRONG_STATE when no upload is configured. The upload only completes after
 /// stop. Any thread except the event callback's.
 ///
-/// # Safety
-/// `recorder` is NULL or live.
+/// Safety: recorder is NULL or live.
 #[no_mangle]
 pub unsafe extern "C" fn classrec_recorder_wait_upload(
-    recorder: *const classrec_recorder,
+    recorder: *mut classrec_recorder,
     timeout_ms: u32,
 ) -> classrec_result {
     // SAFETY: forwarded caller contract.
@@ -329,11 +328,10 @@ pub unsafe extern "C" fn classrec_recorder_wait_upload(
 /// Changes the upload bandwidth cap while recording or uploading (bytes per second; 0: no cap).
 /// Any thread.
 ///
-/// # Safety
-/// `recorder` is NULL or live.
+/// Safety: recorder is NULL or live.
 #[no_mangle]
 pub unsafe extern "C" fn classrec_recorder_set_upload_limit(
-    recorder: *const classrec_recorder,
+    recorder: *mut classrec_recorder,
     bytes_per_second: u64,
 ) -> classrec_result {
     // SAFETY: forwarded caller contract.
@@ -347,12 +345,11 @@ pub unsafe extern "C" fn classrec_recorder_set_upload_limit(
 }
 
 /// Copies the text of this recorder's last error (or of a failed recording's cause after stop)
-/// into `buf` like `snprintf`: truncated to `len - 1` bytes and NUL-terminated; `*needed_out`
+/// into buf like snprintf: truncated to len - 1 bytes and NUL-terminated; *needed_out
 /// (may be NULL) receives the full length without the NUL. Empty when nothing failed yet. Any
 /// thread.
 ///
-/// # Safety
-/// `recorder` is NULL or live; `buf` is NULL or valid for `len` bytes; `needed_out` is NULL or
+/// Safety: recorder is NULL or live; buf is NULL or valid for len bytes; needed_out is NULL or
 /// valid for one write.
 #[no_mangle]
 pub unsafe extern "C" fn classrec_recorder_last_error(
@@ -366,13 +363,12 @@ pub unsafe extern "C" fn classrec_recorder_last_error(
 }
 
 /// Stops the recording if it is still running (finalizing the file), delivers the events already
-/// queued, ends the event thread and releases `user_data`; no callback starts after it returns.
+/// queued, ends the event thread and releases user_data; no callback starts after it returns.
 /// The upload goes on in the background while the process lives, and its journal lets
-/// `classrec_uploader_resume_pending` finish it later. NULL is a no-op. Must be the last call on
-/// `recorder`; may be called from inside the event callback.
+/// classrec_uploader_resume_pending finish it later. NULL is a no-op. Must be the last call on
+/// recorder; may be called from inside the event callback.
 ///
-/// # Safety
-/// `recorder` is NULL or a live recorder, not used afterwards.
+/// Safety: recorder is NULL or a live recorder, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn classrec_recorder_free(recorder: *mut classrec_recorder) {
     // SAFETY: forwarded caller contract.

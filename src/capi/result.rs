@@ -5,7 +5,7 @@ use std::ffi::c_char;
 
 use crate::Error;
 
-/// What a `classrec_*` function reports. Values are explicit and never reused; new ones may be
+/// What a classrec_* function reports. Values are explicit and never reused; new ones may be
 /// added, so treat unknown values as errors.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +52,9 @@ pub enum classrec_result {
     /// Pushed audio that classrec cannot take: a sample rate outside 8000..48000 Hz, a channel
     /// count other than 1 or 2, or a buffer that does not hold whole sample frames.
     InvalidAudio = 19,
+    /// An argument is out of range: e.g. a struct_size smaller than the struct (set it to
+    /// sizeof the struct).
+    InvalidArgument = 20,
 }
 
 impl classrec_result {
@@ -76,8 +79,8 @@ impl classrec_result {
     }
 }
 
-/// A short, static, NUL-terminated description of a `classrec_result` value (e.g.
-/// `"invalid JSON"`), for logs. Unknown values give `"unknown result"`. Any thread.
+/// A short, static, NUL-terminated description of a classrec_result value (e.g.
+/// "invalid JSON"), for logs. Unknown values give "unknown result". Any thread.
 #[no_mangle]
 pub extern "C" fn classrec_result_name(result: u32) -> *const c_char {
     // Taken as an integer: a C caller may pass any value, and an out-of-range enum is UB in Rust.
@@ -102,6 +105,7 @@ pub extern "C" fn classrec_result_name(result: u32) -> *const c_char {
         17 => "timed out\0",
         18 => "internal error\0",
         19 => "invalid audio\0",
+        20 => "invalid argument\0",
         _ => "unknown result\0",
     };
     text.as_ptr().cast()
@@ -122,7 +126,7 @@ impl ApiError {
         }
     }
 
-    /// A required pointer argument, named `name`, was NULL.
+    /// A required pointer argument, named name, was NULL.
     pub(super) fn null(name: &str) -> ApiError {
         ApiError::new(
             classrec_result::NullArgument,

@@ -8,8 +8,7 @@ use super::result::{classrec_result, ApiError};
 
 /// Reads a NUL-terminated UTF-8 argument. NULL and bad UTF-8 are errors that name the argument.
 ///
-/// # Safety
-/// `ptr` is NULL or points to a NUL-terminated string that outlives `'a`.
+/// Safety: ptr is NULL or points to a NUL-terminated string that outlives 'a.
 pub(super) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, ApiError> {
     if ptr.is_null() {
         return Err(ApiError::null(name));
@@ -24,7 +23,7 @@ pub(super) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a s
     })
 }
 
-/// Parses a configuration: the Rust `RecorderConfig`'s fields as JSON.
+/// Parses a configuration: the Rust RecorderConfig's fields as JSON.
 pub(super) fn parse_config(json: &str) -> Result<crate::RecorderConfig, ApiError> {
     serde_json::from_str(json).map_err(|e| {
         ApiError::new(
@@ -34,7 +33,7 @@ pub(super) fn parse_config(json: &str) -> Result<crate::RecorderConfig, ApiError
     })
 }
 
-/// A C string of `text`. Interior NULs, which C could not see past, become U+FFFD.
+/// A C string of text. Interior NULs, which C could not see past, become U+FFFD.
 pub(super) fn owned_cstring(text: String) -> CString {
     let text = if text.contains('\0') {
         text.replace('\0', "\u{FFFD}")
@@ -44,16 +43,15 @@ pub(super) fn owned_cstring(text: String) -> CString {
     CString::new(text).expect("NULs replaced")
 }
 
-/// A string the caller owns, freed with [`classrec_string_free`].
+/// A string the caller owns, freed with [classrec_string_free].
 pub(super) fn owned_string(text: String) -> *mut c_char {
     owned_cstring(text).into_raw()
 }
 
-/// Frees a string returned by classrec (`classrec_uploader_list`, `classrec_uploader_presign`,
+/// Frees a string returned by classrec (classrec_uploader_list, classrec_uploader_presign,
 /// ...). NULL is a no-op. Any thread.
 ///
-/// # Safety
-/// `text` is NULL or a string classrec returned and that was not freed yet.
+/// Safety: text is NULL or a string classrec returned and that was not freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn classrec_string_free(text: *mut c_char) {
     if text.is_null() {

@@ -11,8 +11,8 @@ use super::strings::{owned_string, parse_config, str_arg};
 use crate::queue::latest_queue;
 use crate::{Event, Uploader};
 
-/// The cloud side of a configuration (opaque): its `upload`, `callback` and `out_dir`.
-/// Thread-safe; `classrec_uploader_free` must be the last call.
+/// The cloud side of a configuration (opaque): its upload, callback and out_dir.
+/// Thread-safe; classrec_uploader_free must be the last call.
 pub struct classrec_uploader {
     uploader: Uploader,
     folder: PathBuf,
@@ -25,14 +25,13 @@ impl Handle for classrec_uploader {
     }
 }
 
-/// Creates an uploader from the same JSON a recorder takes; it uses `upload` (required),
-/// `callback` and `out_dir` (default `<home>/TClass/record`). No network access happens here.
-/// On failure `*uploader_out` is left as it was and the reason is copied into `error_buf`
-/// (`error_len` bytes; NULL/0 to skip). Any thread.
+/// Creates an uploader from the same JSON a recorder takes; it uses upload (required),
+/// callback and out_dir (default <home>/TClass/record). No network access happens here.
+/// On failure *uploader_out is left as it was and the reason is copied into error_buf
+/// (error_len bytes; NULL/0 to skip). Any thread.
 ///
-/// # Safety
-/// `config_json` is NULL or NUL-terminated; `uploader_out` is NULL or valid for one write;
-/// `error_buf` is NULL or valid for `error_len` bytes.
+/// Safety: config_json is NULL or NUL-terminated; uploader_out is NULL or valid for one write;
+/// error_buf is NULL or valid for error_len bytes.
 #[no_mangle]
 pub unsafe extern "C" fn classrec_uploader_new(
     config_json: *const c_char,
@@ -70,15 +69,14 @@ pub unsafe extern "C" fn classrec_uploader_new(
 /// Finishes what earlier runs left in the folder: recovers crashed recordings, completes their
 /// uploads and delivers their pending callbacks. Blocks (on the calling thread) until each is
 /// done or has failed for good; retries transient network errors meanwhile. On success
-/// `*uploaded_out` (may be NULL) receives how many uploads were completed. If any recording
-/// failed, returns its code and `classrec_uploader_last_error` lists every failure; the others
+/// *uploaded_out (may be NULL) receives how many uploads were completed. If any recording
+/// failed, returns its code and classrec_uploader_last_error lists every failure; the others
 /// are done and the failed ones stay pending. Any thread.
 ///
-/// # Safety
-/// `uploader` is NULL or live; `uploaded_out` is NULL or valid for one write.
+/// Safety: uploader is NULL or live; uploaded_out is NULL or valid for one write.
 #[no_mangle]
 pub unsafe extern "C" fn classrec_uploader_resume_pending(
-    uploader: *const classrec_uploader,
+    uploader: *mut classrec_uploader,
     uploaded_out: *mut usize,
 ) -> classrec_result {
     // SAFETY: forwarded caller contract.
@@ -122,13 +120,12 @@ pub unsafe extern "C" fn classrec_uploader_resume_pending(
     }
 }
 
-/// Lists the recordings stored under `prefix` (NULL: the configured prefix) as a JSON array of
-/// `{"key", "size", "last_modified", "url"}`, where `url` plays the object without credentials
-/// for `url_ttl_seconds` (0: no URL). `*json_out` receives a string to release with
-/// `classrec_string_free`. Blocks while it asks the server. Any thread.
+/// Lists the recordings stored under prefix (NULL: the configured prefix) as a JSON array of
+/// {"key", "size", "last_modified", "url"}, where url plays the object without credentials
+/// for url_ttl_seconds (0: no URL). *json_out receives a string to release with
+/// classrec_string_free. Blocks while it asks the server. Any thread.
 ///
-/// # Safety
-/// `uploader` is NULL or live; `prefix` is NULL or NUL-terminated; `json_out` is NULL or valid
+/// Safety: uploader is NULL or live; prefix is NULL or NUL-terminated; json_out is NULL or valid
 /// for one write.
 #[no_mangle]
 pub unsafe extern "C" fn classrec_uploader_list(
@@ -163,12 +160,11 @@ pub unsafe extern "C" fn classrec_uploader_list(
     }
 }
 
-/// Makes a URL that plays object `key` without credentials for `ttl_seconds` (1 to 604800, S3's
-/// limit of 7 days). `*url_out` receives a string to release with `classrec_string_free`. No
+/// Makes a URL that plays object key without credentials for ttl_seconds (1 to 604800, S3's
+/// limit of 7 days). *url_out receives a string to release with classrec_string_free. No
 /// network access. Any thread.
 ///
-/// # Safety
-/// `uploader` is NULL or live; `key` is NULL or NUL-terminated; `url_out` is NULL or valid for
+/// Safety: uploader is NULL or live; key is NULL or NUL-terminated; url_out is NULL or valid for
 /// one write.
 #[no_mangle]
 pub unsafe extern "C" fn classrec_uploader_presign(
@@ -201,10 +197,9 @@ pub unsafe extern "C" fn classrec_uploader_presign(
 /// SigV4's longest presigned URL lifetime: 7 days.
 const MAX_PRESIGN_SECONDS: u32 = 7 * 24 * 3600;
 
-/// Copies the text of this uploader's last error into `buf`; see `classrec_recorder_last_error`.
+/// Copies the text of this uploader's last error into buf; see classrec_recorder_last_error.
 ///
-/// # Safety
-/// `uploader` is NULL or live; `buf` is NULL or valid for `len` bytes; `needed_out` is NULL or
+/// Safety: uploader is NULL or live; buf is NULL or valid for len bytes; needed_out is NULL or
 /// valid for one write.
 #[no_mangle]
 pub unsafe extern "C" fn classrec_uploader_last_error(
@@ -217,10 +212,9 @@ pub unsafe extern "C" fn classrec_uploader_last_error(
     unsafe { last_error(uploader, buf, len, needed_out) }
 }
 
-/// Releases an uploader. NULL is a no-op. Must be the last call on `uploader`.
+/// Releases an uploader. NULL is a no-op. Must be the last call on uploader.
 ///
-/// # Safety
-/// `uploader` is NULL or live, and not used afterwards.
+/// Safety: uploader is NULL or live, and not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn classrec_uploader_free(uploader: *mut classrec_uploader) {
     // SAFETY: forwarded caller contract.

@@ -6,14 +6,13 @@ use super::boundary::{report_to_buffer, write_out};
 use super::result::{classrec_result, ApiError};
 use super::strings::owned_string;
 
-/// Lists the windows that can be recorded as a JSON array of `{"id", "title", "width", "height"}`
-/// (`id` goes into a configuration's `{"source": {"kind": "window", "id": …}}`). `*json_out`
-/// receives a string to release with `classrec_string_free`. On failure (no X server, a platform
-/// without window capture) the reason is copied into `error_buf` (`error_len` bytes; NULL/0 to
+/// Lists the windows that can be recorded as a JSON array of {"id", "title", "width", "height"}
+/// (id goes into a configuration's {"source": {"kind": "window", "id": …}}). *json_out
+/// receives a string to release with classrec_string_free. On failure (no X server, a platform
+/// without window capture) the reason is copied into error_buf (error_len bytes; NULL/0 to
 /// skip). Any thread.
 ///
-/// # Safety
-/// `json_out` is NULL or valid for one write; `error_buf` is NULL or valid for `error_len` bytes.
+/// Safety: json_out is NULL or valid for one write; error_buf is NULL or valid for error_len bytes.
 #[no_mangle]
 pub unsafe extern "C" fn classrec_windows_list(
     json_out: *mut *mut c_char,

@@ -23,7 +23,7 @@ void Recording::on_event(void *user_data, const classrec_event *event) {
     case CLASSREC_EVENT_KIND_UPLOAD_PROGRESS: c.upload_progress++; break;
     case CLASSREC_EVENT_KIND_UPLOAD_COMPLETE:
       c.upload_complete++;
-      c.url = event->message;
+      c.url = event->url;
       break;
     case CLASSREC_EVENT_KIND_CALLBACK_DELIVERED: c.callback_delivered++; break;
     case CLASSREC_EVENT_KIND_ERROR:
@@ -57,7 +57,15 @@ classrec_result Recording::push_audio(const std::vector<int16_t> &pcm, uint32_t 
                                       timestamp_us);
 }
 
-classrec_result Recording::stop(classrec_recording &out) { return classrec_recorder_stop(recorder_, &out); }
+classrec_result Recording::stop(classrec_recording &out) {
+  out.struct_size = sizeof out;
+  return classrec_recorder_stop(recorder_, &out);
+}
+
+classrec_result Recording::stats(classrec_stats &out) const {
+  out.struct_size = sizeof out;
+  return classrec_recorder_stats(recorder_, &out);
+}
 
 classrec_result Recording::wait_upload(uint32_t timeout_ms) { return classrec_recorder_wait_upload(recorder_, timeout_ms); }
 

@@ -36,6 +36,7 @@ class Recording {
   // Mono 16-bit PCM at `rate` Hz, stamped like the frames.
   classrec_result push_audio(const std::vector<int16_t> &pcm, uint32_t rate, int64_t timestamp_us);
   classrec_result stop(classrec_recording &out);
+  classrec_result stats(classrec_stats &out) const;  // final counters after stop
   classrec_result wait_upload(uint32_t timeout_ms);
   Counts counts() const;
   std::string last_error() const;

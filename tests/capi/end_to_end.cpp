@@ -64,15 +64,17 @@ int main(int argc, char **argv) {
       std::this_thread::sleep_for(std::chrono::microseconds(1000000 / 15));  // real time, as a renderer
     }
     classrec_recording info{};
+    classrec_stats stats{};
     classrec_result stopped = recording.stop(info);
+    if (stopped == CLASSREC_RESULT_OK) stopped = recording.stats(stats);
     if (stopped != CLASSREC_RESULT_OK) {
       std::printf("stop_failed=%s\n", recording.last_error().c_str());
       return 1;
     }
     std::printf("path=%s\nduration_ms=%llu\nbytes=%llu\nsize=%ux%u\nframes_captured=%llu\nframes_encoded=%llu\n",
                 info.path, (unsigned long long)info.duration_ms, (unsigned long long)info.bytes, info.width,
-                info.height, (unsigned long long)info.stats.frames_captured,
-                (unsigned long long)info.stats.frames_encoded);
+                info.height, (unsigned long long)stats.frames_captured,
+                (unsigned long long)stats.frames_encoded);
     classrec_result uploaded = CLASSREC_RESULT_TIMEOUT;
     for (int i = 0; i < 120 && uploaded == CLASSREC_RESULT_TIMEOUT; i++) {
       uploaded = recording.wait_upload(500);

@@ -128,8 +128,8 @@ static void bad_configurations(const char *dir) {
 
 /* Every handle function with NULL where a handle or an out-param belongs. */
 static void null_handles(void) {
-  classrec_stats stats;
-  classrec_recording recording;
+  classrec_stats stats = {.struct_size = sizeof stats};
+  classrec_recording recording = {.struct_size = sizeof recording};
   char buf[64];
   size_t needed = 0;
   uint8_t pixel[4] = {0};
@@ -212,7 +212,7 @@ static void pushed_audio_recorder(const char *dir) {
     CHECK_RESULT(classrec_recorder_push_audio(rec, f32, 480, 48000, 2, CLASSREC_SAMPLE_FORMAT_F32, -1),
                  CLASSREC_RESULT_OK, "48 kHz stereo F32 is taken");
   }
-  classrec_recording recording;
+  classrec_recording recording = {.struct_size = sizeof recording};
   CHECK_RESULT(classrec_recorder_stop(rec, &recording), CLASSREC_RESULT_OK, "stop with pushed sound");
   classrec_recorder_free(rec);
 }
@@ -274,20 +274,35 @@ static void pushed_recorder(const char *dir) {
 
   classrec_recording recording;
   memset(&recording, 0, sizeof recording);
-  CHECK_RESULT(classrec_recorder_stop(rec, &recording), CLASSREC_RESULT_OK, "stop");
+  CHECK_RESULT(classrec_recorder_stop(rec, &recording), CLASSREC_RESULT_INVALID_ARGUMENT,
+               "stop with struct_size 0 (not initialized) is INVALID_ARGUMENT");
+  CHECK(recording.struct_size == 0 && recording.path == NULL, "... and writes nothing");
+  /* A caller built against a newer header passes a bigger struct: classrec fills what it knows. */
+  struct {
+    classrec_recording known;
+    uint64_t added_later;
+  } newer;
+  memset(&newer, 0xab, sizeof newer);
+  newer.known.struct_size = sizeof newer;
+  CHECK_RESULT(classrec_recorder_stop(rec, &newer.known), CLASSREC_RESULT_OK, "stop");
+  CHECK(newer.known.struct_size == sizeof(classrec_recording), "... sets struct_size to the bytes it filled");
+  CHECK(newer.added_later == 0xababababababababull, "... and writes nothing past them");
+  recording = newer.known;
   CHECK(recording.width == 322 && recording.height == 242, "... the output size was rounded up to even");
   CHECK(recording.stop_reason == CLASSREC_STOP_REASON_REQUESTED, "... stopped as requested");
   CHECK(recording.path != NULL && strcmp(recording.path, classrec_recorder_path(rec)) == 0,
         "... the recording's path is the recorder's");
   classrec_recording again;
   memset(&again, 0xab, sizeof again);
+  again.struct_size = sizeof again;
   CHECK_RESULT(classrec_recorder_stop(rec, &again), CLASSREC_RESULT_STOPPED, "stop twice is STOPPED");
-  CHECK(((unsigned char *)&again)[0] == 0xab, "... and leaves the out-param untouched");
+  CHECK(again.path == (const char *)(uintptr_t)0xababababababababull, "... and leaves the out-param untouched");
   CHECK_RESULT(classrec_recorder_push_frame(rec, frame, W, H, W * 4, -1), CLASSREC_RESULT_STOPPED,
                "push after stop is STOPPED");
   CHECK_RESULT(classrec_recorder_pause(rec), CLASSREC_RESULT_STOPPED, "pause after stop is STOPPED");
-  classrec_stats stats;
+  classrec_stats stats = {.struct_size = sizeof stats};
   CHECK_RESULT(classrec_recorder_stats(rec, &stats), CLASSREC_RESULT_OK, "stats after stop");
+  CHECK(stats.struct_size == sizeof stats, "... fills the whole struct");
   CHECK(stats.frames_captured == stats.frames_encoded + stats.frames_skipped + stats.frames_dropped,
         "... add up: captured = encoded + skipped + dropped");
   CHECK(stats.frames_captured == 20, "... and count the 20 pushed frames");
