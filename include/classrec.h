@@ -201,6 +201,10 @@ typedef struct classrec_event {
 // that called `classrec_recorder_start`). Events of one recorder arrive in order, one at a time.
 // `event` and every pointer in it live only until the callback returns: copy what you keep.
 // Return quickly: while the callback runs, newer events queue (the newest 256 are kept).
+//
+// The callback must not throw: a C++ exception that leaves it unwinds into classrec's Rust frames,
+// and the process aborts (`std::terminate`). Catch everything inside (`try { ... } catch (...) {}`)
+// or declare it `noexcept`.
 typedef void (*classrec_event_callback)(void *user_data, const struct classrec_event *event);
 
 // Releases `user_data`: called exactly once, after the last event callback has returned: from
@@ -223,6 +227,11 @@ typedef struct classrec_stats {
   uint64_t bytes_written;
   // Fragments committed.
   uint64_t fragments;
+  // Frames stamped more than 1 s ahead of the recorder's clock, recorded at "now" instead
+  // (counted in `frames_captured` too).
+  uint64_t frames_retimed;
+  // Sound pushes stamped more than 1 s ahead of the recorder's clock, placed to end at "now".
+  uint64_t audio_pushes_retimed;
 } classrec_stats;
 
 // A finished recording, as `classrec_recorder_stop` reports it.
@@ -271,7 +280,9 @@ classrec_result classrec_windows_list(char **json_out, char *error_buf, size_t e
 // `{"audio": {"source": {"kind": "pushed"}}}`. `format` is a `classrec_sample_format` value;
 // `data` must be aligned for it (2 bytes for S16, 4 for F32). `timestamp_us` is the first
 // sample's time since the recording started in microseconds, or negative for "right after the
-// previous push". The samples are copied before it returns. Never blocks: if the sound thread is
+// previous push". A push stamped more than 1 s ahead of the recorder's clock (a host clock that
+// jumped, `INT64_MAX`) is placed to end "now" instead, and counted in
+// `classrec_stats.audio_pushes_retimed`. The samples are copied before it returns. Never blocks: if the sound thread is
 // behind, the oldest waiting samples are dropped and counted. Any thread, several at once.
 //
 // Errors: `CLASSREC_RESULT_NULL_ARGUMENT` for NULL `data`, `CLASSREC_RESULT_INVALID_AUDIO` for 0
@@ -319,12 +330,19 @@ classrec_result classrec_recorder_start(const char *config_json,
 const char *classrec_recorder_path(const struct classrec_recorder *recorder);
 
 // Pushes one BGRA picture (`stride` bytes per row, at least `width * 4`) into a recorder whose
-// source is `{"kind": "pushed"}`. The pixels are copied before it returns. `timestamp_us` is
-// the time since the recording started in microseconds, or negative for "now". Never blocks: if
-// the encoder is behind, the oldest waiting frame is dropped and counted. Any thread.
+// source is `{"kind": "pushed"}`. Width and height are 1 to 16384 pixels each (Direct3D 11's
+// texture limit); a picture of another size than the recording's is letter-boxed into it. The
+// pixels are copied before it returns. Never blocks: if the encoder is behind, the oldest
+// waiting frame is dropped and counted. Any thread.
 //
-// Errors: `CLASSREC_RESULT_WRONG_STATE` for other sources, `CLASSREC_RESULT_STOPPED` after stop,
-// `CLASSREC_RESULT_INVALID_FRAME` for a size or stride that does not fit.
+// `timestamp_us` is the time since the recording started in microseconds, or negative for
+// "now". A frame stamped more than 1 s ahead of the recorder's clock (a host clock that jumped,
+// a laptop that slept, `INT64_MAX`) is recorded at "now" instead: the first such frame gives a
+// `CLASSREC_EVENT_KIND_WARNING`, and `classrec_stats.frames_retimed` counts them all.
+//
+// Errors: `CLASSREC_RESULT_WRONG_STATE` for other sources, `CLASSREC_RESULT_STOPPED` after stop
+// (or once the recording has ended by itself or failed), `CLASSREC_RESULT_INVALID_FRAME` for a
+// size or stride that does not fit.
 //
 // # Safety
 // `recorder` is NULL or live; `bgra` is NULL or valid for `stride * (height - 1) + width * 4`
@@ -371,8 +389,9 @@ classrec_result classrec_recorder_stop(const struct classrec_recorder *recorder,
 // configured, the callback delivered. `CLASSREC_RESULT_OK` once both are done;
 // `CLASSREC_RESULT_TIMEOUT` if not yet (call again); `CLASSREC_RESULT_UPLOAD` or
 // `CLASSREC_RESULT_CALLBACK` when it failed for good (text in `classrec_recorder_last_error`);
-// `CLASSREC_RESULT_WRONG_STATE` when no upload is configured. The upload only completes after
-// stop. Any thread except the event callback's.
+// `CLASSREC_RESULT_WRONG_STATE` when no upload is configured, or at once when called from inside
+// the event callback (the wait would hold up the events it waits for). The upload only completes
+// after stop. Any thread except the event callback's.
 //
 // # Safety
 // `recorder` is NULL or live.
@@ -380,6 +399,7 @@ classrec_result classrec_recorder_wait_upload(const struct classrec_recorder *re
                                               uint32_t timeout_ms);
 
 // Changes the upload bandwidth cap while recording or uploading (bytes per second; 0: no cap).
+// `CLASSREC_RESULT_WRONG_STATE` when no upload is configured (as `classrec_recorder_wait_upload`).
 // Any thread.
 //
 // # Safety
@@ -402,6 +422,9 @@ classrec_result classrec_recorder_last_error(const struct classrec_recorder *rec
 
 // Stops the recording if it is still running (finalizing the file), delivers the events already
 // queued, ends the event thread and releases `user_data`; no callback starts after it returns.
+// Bounded: queued events are delivered for at most 1 s, then the rest are discarded, so `free`
+// takes the finalize (typically well under a second), plus at most 1 s, plus the callback that is
+// running at that moment.
 // The upload goes on in the background while the process lives, and its journal lets
 // `classrec_uploader_resume_pending` finish it later. NULL is a no-op. Must be the last call on
 // `recorder`; may be called from inside the event callback.
@@ -456,7 +479,8 @@ classrec_result classrec_uploader_list(const struct classrec_uploader *uploader,
                                        char **json_out);
 
 // Makes a URL that plays object `key` without credentials for `ttl_seconds` (1 to 604800, S3's
-// limit of 7 days). `*url_out` receives a string to release with `classrec_string_free`. No
+// limit of 7 days). An empty `key` is `CLASSREC_RESULT_INVALID_CONFIG` (it would sign the
+// bucket's root). `*url_out` receives a string to release with `classrec_string_free`. No
 // network access. Any thread.
 //
 // # Safety

@@ -269,3 +269,23 @@ fn the_minimal_cpp_example_builds_and_records() {
         "the started event reached the callback:\n{output}"
     );
 }
+
+#[test]
+fn hostile_input_gets_defined_results_under_asan() {
+    let dir = TempDir::new("capi-hostile");
+    let program = compile(&["tests/capi/hostile.c"], Link::Static, &dir.path().join("hostile"));
+    let scratch = dir.path().join("scratch");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let (ok, output) = run_asan(&program, &[&scratch]);
+    assert!(ok && output.contains("PASSED: 0 failure(s)"), "hostile:\n{output}");
+    // The recording with an hour-ahead frame and an INT64_MAX one plays, about 3 s long.
+    let path = PathBuf::from(field(&output, "path"));
+    let p = probe(&path);
+    assert!((2.0..5.0).contains(&p.duration), "duration {} s", p.duration);
+    assert_eq!(decode_errors(&path), "", "ffmpeg -v error must be silent");
+    let checks = output.lines().filter(|l| l.starts_with("ok - ")).count();
+    println!(
+        "hostile: {checks} checks passed under AddressSanitizer; {:.3} s recorded",
+        p.duration
+    );
+}

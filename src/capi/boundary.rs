@@ -11,11 +11,7 @@ use super::result::{classrec_result, ApiError};
 /// Runs `body` behind the panic boundary; a panic becomes [`classrec_result::Internal`].
 pub(super) fn guarded(body: impl FnOnce() -> Result<(), ApiError>) -> Result<(), ApiError> {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
+        let what = crate::error::panic_text(&*panic);
         Err(ApiError::new(
             classrec_result::Internal,
             format!("internal error (please report): panic: {what}"),

@@ -46,6 +46,11 @@ pub struct classrec_stats {
     pub bytes_written: u64,
     /// Fragments committed.
     pub fragments: u64,
+    /// Frames stamped more than 1 s ahead of the recorder's clock, recorded at "now" instead
+    /// (counted in `frames_captured` too).
+    pub frames_retimed: u64,
+    /// Sound pushes stamped more than 1 s ahead of the recorder's clock, placed to end at "now".
+    pub audio_pushes_retimed: u64,
 }
 
 impl From<Stats> for classrec_stats {
@@ -57,6 +62,8 @@ impl From<Stats> for classrec_stats {
             frames_dropped: s.frames_dropped,
             bytes_written: s.bytes_written,
             fragments: s.fragments,
+            frames_retimed: s.frames_retimed,
+            audio_pushes_retimed: s.audio_pushes_retimed,
         }
     }
 }
