@@ -88,6 +88,33 @@ typedef uint32_t classrec_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// How much a message matters (the `log` crate's levels).
+enum classrec_log_level
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Nothing (as `max_level`: logging off).
+  CLASSREC_LOG_LEVEL_OFF = 0,
+  // Something failed.
+  CLASSREC_LOG_LEVEL_ERROR = 1,
+  // Something the host may want to know (e.g. OpenH264's warnings).
+  CLASSREC_LOG_LEVEL_WARN = 2,
+  // What classrec is doing.
+  CLASSREC_LOG_LEVEL_INFO = 3,
+  // Details for debugging.
+  CLASSREC_LOG_LEVEL_DEBUG = 4,
+  // Everything.
+  CLASSREC_LOG_LEVEL_TRACE = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum classrec_log_level classrec_log_level;
+#else
+typedef uint32_t classrec_log_level;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // What happened. Values are explicit and never reused; ignore kinds you do not know.
 enum classrec_event_kind
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -178,6 +205,17 @@ typedef struct classrec_recorder classrec_recorder;
 // The cloud side of a configuration (opaque): its `upload`, `callback` and `out_dir`.
 // Thread-safe; `classrec_uploader_free` must be the last call.
 typedef struct classrec_uploader classrec_uploader;
+
+// Receives one message. Called on whichever thread logged it (one of classrec's worker threads,
+// or yours inside a `classrec_*` call), possibly on several threads at once: make it
+// thread-safe. `target` (e.g. `"classrec"`, `"classrec::openh264"`) and `message` are
+// NUL-terminated UTF-8 that live only during the call. It must not throw (the process would
+// abort) and must not call `classrec_set_log_callback`; messages logged from inside it are
+// dropped.
+typedef void (*classrec_log_callback)(void *user_data,
+                                      classrec_log_level level,
+                                      const char *target,
+                                      const char *message);
 
 // One event. Pointers are never NULL (empty text when there is nothing to say) and live only
 // during the callback.
@@ -300,6 +338,24 @@ classrec_result classrec_recorder_push_audio(const struct classrec_recorder *rec
                                              uint32_t channels,
                                              uint32_t format,
                                              int64_t timestamp_us);
+
+// Sends classrec's diagnostics at `max_level` or more important (a `classrec_log_level` value)
+// to `callback` with `user_data`. By default nothing is logged, and classrec never writes to
+// stderr or stdout (OpenH264's messages and caught panics come here instead). A NULL `callback`
+// or `CLASSREC_LOG_LEVEL_OFF` turns logging off again.
+//
+// Process-wide, for every recorder and uploader. When it returns, the previous callback is not
+// running and will not be called again, so its `user_data` may be released.
+//
+// Errors: `CLASSREC_RESULT_INVALID_CONFIG` for an unknown level; `CLASSREC_RESULT_WRONG_STATE`
+// from inside the log callback, or when the process already has another Rust `log` logger (a
+// Rust host that installed its own receives classrec's messages there). Any thread.
+//
+// # Safety
+// `callback` is NULL or safe to call from any thread with `user_data` until replaced.
+classrec_result classrec_set_log_callback(classrec_log_callback callback,
+                                          void *user_data,
+                                          uint32_t max_level);
 
 // Starts a recording described by `config_json` (the same fields as the Rust `RecorderConfig`;
 // see the README). Returns at once; frames are captured and encoded on classrec's threads.

@@ -160,6 +160,37 @@ impl Error {
     }
 }
 
+std::thread_local! {
+    /// True while this thread runs code whose panics classrec catches (see [`catch_quietly`]).
+    static CATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `body`, catching a panic in it, which is logged (the `log` facade, target `classrec`)
+/// rather than printed to stderr with a backtrace: the host's stderr is not ours to write to.
+///
+/// The process-wide panic hook is installed once; it handles panics on classrec's own threads
+/// (named `classrec-*`) and inside `catch_quietly`, and hands every other panic to the hook that
+/// was there before, so the host's own panics print as they always did.
+pub(crate) fn catch_quietly<T>(body: impl FnOnce() -> T) -> std::thread::Result<T> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let thread = std::thread::current();
+            let name = thread.name().unwrap_or("unnamed");
+            if CATCHING.get() || name.starts_with("classrec-") {
+                log::error!(target: "classrec", "caught a panic in thread `{name}` (a bug; please report it): {info}");
+            } else {
+                previous(info);
+            }
+        }));
+    });
+    let outer = CATCHING.replace(true);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+    CATCHING.set(outer);
+    result
+}
+
 /// The text a panic carried (`panic!("...")`), for reporting a caught panic.
 pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
     panic

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use classrec::{Event, Frame, FrameSource, Recorder, RecorderConfig, SourceEvent, StopReason};
@@ -42,7 +43,26 @@ impl FrameSource for Hostile {
     }
 }
 
+/// What classrec logged (the `log` facade), for the checks that a caught panic is logged.
+static LOGGED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        LOGGED
+            .lock()
+            .unwrap()
+            .push(format!("{} {}", record.target(), record.args()));
+    }
+    fn flush(&self) {}
+}
+
 fn record(name: &str, bad: fn(Frame) -> Frame) -> (TempDir, classrec::Recording, Vec<Event>) {
+    let _ = log::set_logger(&Capture).map(|()| log::set_max_level(log::LevelFilter::Debug));
     let dir = TempDir::new(name);
     let config = RecorderConfig {
         out_dir: Some(dir.path().to_owned()),
@@ -78,6 +98,14 @@ fn check_failure_is_reported(thread: &str, recording: &classrec::Recording, even
         recording.stop_reason
     );
     assert!(recording.bytes > 0 && recording.duration >= Duration::from_secs(2));
+    // The panic went to the log (target `classrec`), not to stderr with a backtrace.
+    let logged = LOGGED.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert!(
+        logged
+            .iter()
+            .any(|m| m.starts_with("classrec caught a panic") && m.contains(&format!("classrec-{thread}"))),
+        "{logged:?}"
+    );
     assert_eq!(decode_errors(&recording.path), "", "what came before the failure plays");
 }
 

@@ -100,7 +100,7 @@ fn parse_track(moov: &[u8]) -> Option<TrackInfo> {
             pps: avc1.avcc.picture_parameter_sets.first()?.bytes.clone(),
         })
     };
-    std::panic::catch_unwind(parse).ok().flatten()
+    crate::error::catch_quietly(parse).ok().flatten()
 }
 
 /// Walks the fragments after the head; returns the complete ones and where the last one ends.

@@ -1,14 +1,13 @@
 //! What the recorder's threads share: the stop and pause flags, the counters, and the messages
 //! that travel down the pipeline's queues.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::capture::Frame;
 use crate::encode::{AudioPacket, Sample, TrackInfo};
-use crate::error::panic_text;
+use crate::error::{catch_quietly, panic_text};
 use crate::event::{Event, StopReason};
 use crate::queue::LatestSender;
 use crate::stats::Counters;
@@ -57,7 +56,7 @@ pub(super) fn run_guarded<T>(
     events: &LatestSender<Event>,
     body: impl FnOnce() -> T,
 ) -> Option<T> {
-    match catch_unwind(AssertUnwindSafe(body)) {
+    match catch_quietly(body) {
         Ok(value) => Some(value),
         Err(panic) => {
             let message = format!(

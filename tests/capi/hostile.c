@@ -238,6 +238,51 @@ static void slow_free(const char *dir) {
   CHECK(took < 2500, "free returns within 1 s of draining plus one callback (and the finalize)");
 }
 
+/* Diagnostics go to the host's log callback, never to stderr (tests/capi.rs checks stderr). */
+static atomic_int logged = 0;
+static atomic_int logged_openh264 = 0;
+static atomic_int nested_result = -1;
+static void on_log(void *user_data, classrec_log_level level, const char *target, const char *message) {
+  (void)user_data;
+  (void)level;
+  atomic_fetch_add(&logged, 1);
+  if (strcmp(target, "classrec::openh264") == 0 && strstr(message, "OpenH264") != NULL) {
+    atomic_fetch_add(&logged_openh264, 1);
+  }
+  if (atomic_load(&nested_result) < 0) {
+    atomic_store(&nested_result, (int)classrec_set_log_callback(NULL, NULL, CLASSREC_LOG_LEVEL_OFF));
+  }
+}
+
+static void logging(const char *dir) {
+  CHECK_RESULT(classrec_set_log_callback(on_log, NULL, 9), CLASSREC_RESULT_INVALID_CONFIG, "an unknown level");
+  CHECK_RESULT(classrec_set_log_callback(on_log, NULL, CLASSREC_LOG_LEVEL_DEBUG), CLASSREC_RESULT_OK,
+               "a log callback at debug level");
+  uint8_t frame[64 * 64 * 4] = {0};
+  classrec_recorder *rec = started(NULL, NULL, "a recorder with a logger",
+                                   "{\"source\": {\"kind\": \"pushed\"}, \"out_dir\": \"%s/logged\", \"size\": [64, 64]}", dir);
+  if (rec == NULL) {
+    return;
+  }
+  CHECK_RESULT(classrec_recorder_push_frame(rec, frame, 64, 64, 64 * 4, -1), CLASSREC_RESULT_OK, "a frame");
+  sleep_ms(300);
+  CHECK_RESULT(classrec_recorder_stop(rec, NULL), CLASSREC_RESULT_OK, "stop");
+  classrec_recorder_free(rec);
+  printf("#   %d messages, %d from OpenH264\n", atomic_load(&logged), atomic_load(&logged_openh264));
+  CHECK(atomic_load(&logged_openh264) >= 1, "OpenH264's start-up warning reached the callback, not stderr");
+  CHECK(atomic_load(&nested_result) == CLASSREC_RESULT_WRONG_STATE,
+        "set_log_callback from inside the log callback is WRONG_STATE");
+  CHECK_RESULT(classrec_set_log_callback(NULL, NULL, CLASSREC_LOG_LEVEL_OFF), CLASSREC_RESULT_OK, "logging off");
+  int before = atomic_load(&logged);
+  rec = started(NULL, NULL, "another recorder", "{\"source\": {\"kind\": \"pushed\"}, \"out_dir\": \"%s/logged\"}", dir);
+  if (rec != NULL) {
+    CHECK_RESULT(classrec_recorder_push_frame(rec, frame, 64, 64, 64 * 4, -1), CLASSREC_RESULT_OK, "a frame");
+    sleep_ms(300);
+    classrec_recorder_free(rec);
+  }
+  CHECK(atomic_load(&logged) == before, "... after which the callback is never called");
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: hostile <scratch folder>\n");
@@ -247,5 +292,6 @@ int main(int argc, char **argv) {
   timestamps(argv[1]);
   misuse(argv[1]);
   slow_free(argv[1]);
+  logging(argv[1]);
   return checks_done();
 }
