@@ -36,7 +36,7 @@ fn main() -> ExitCode {
     match uploader.list(prefix) {
         Ok(objects) => {
             for o in objects {
-                let play = uploader.presign_get(&o.key, Duration::from_secs(hours * 3600));
+                let play = uploader.presign_get(&o.key, Duration::from_secs(hours * 3600)).ok();
                 println!(
                     "{}",
                     serde_json::json!({"key": o.key, "size": o.size, "last_modified": o.last_modified, "url": play})

@@ -114,6 +114,33 @@ typedef uint32_t classrec_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// How much a message matters (the log crate's levels).
+enum classrec_log_level
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Nothing (as max_level: logging off).
+  CLASSREC_LOG_LEVEL_OFF = 0,
+  // Something failed.
+  CLASSREC_LOG_LEVEL_ERROR = 1,
+  // Something the host may want to know (e.g. OpenH264's warnings).
+  CLASSREC_LOG_LEVEL_WARN = 2,
+  // What classrec is doing.
+  CLASSREC_LOG_LEVEL_INFO = 3,
+  // Details for debugging.
+  CLASSREC_LOG_LEVEL_DEBUG = 4,
+  // Everything.
+  CLASSREC_LOG_LEVEL_TRACE = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum classrec_log_level classrec_log_level;
+#else
+typedef uint32_t classrec_log_level;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // What happened. Values are explicit and never reused; ignore kinds you do not know. Each kind
 // names the fields of classrec_event it fills; the others are 0 or "".
 enum classrec_event_kind
@@ -211,6 +238,17 @@ typedef struct classrec_recorder classrec_recorder;
 // Thread-safe; classrec_uploader_free must be the last call.
 typedef struct classrec_uploader classrec_uploader;
 
+// Receives one message. Called on whichever thread logged it (one of classrec's worker threads,
+// or yours inside a classrec_* call), possibly on several threads at once: make it
+// thread-safe. target (e.g. "classrec", "classrec::openh264") and message are
+// NUL-terminated UTF-8 that live only during the call. It must not throw (the process would
+// abort) and must not call classrec_set_log_callback; messages logged from inside it are
+// dropped.
+typedef void (*classrec_log_callback)(void *user_data,
+                                      classrec_log_level level,
+                                      const char *target,
+                                      const char *message);
+
 // One event. Pointers are never NULL (empty text when there is nothing to say) and live only
 // during the callback.
 //
@@ -250,6 +288,10 @@ typedef struct classrec_event {
 // that called classrec_recorder_start). Events of one recorder arrive in order, one at a time.
 // event and every pointer in it live only until the callback returns: copy what you keep.
 // Return quickly: while the callback runs, newer events queue (the newest 256 are kept).
+//
+// The callback must not throw: a C++ exception that leaves it unwinds into classrec's Rust frames,
+// and the process aborts (std::terminate). Catch everything inside (try { ... } catch (...) {})
+// or declare it noexcept.
 typedef void (*classrec_event_callback)(void *user_data, const struct classrec_event *event);
 
 // Releases user_data: called exactly once, after the last event callback has returned: from
@@ -286,6 +328,11 @@ typedef struct classrec_stats {
   uint64_t audio_samples_gap_filled;
   // Sound: sample frames added (positive) or removed (negative) to follow the recorder's clock.
   int64_t audio_samples_drift_corrected;
+  // Frames stamped more than 1 s ahead of the recorder's clock, recorded at "now" instead
+  // (counted in frames_captured too).
+  uint64_t frames_retimed;
+  // Sound pushes stamped more than 1 s ahead of the recorder's clock, placed to end at "now".
+  uint64_t audio_pushes_retimed;
 } classrec_stats;
 
 // A finished recording, as classrec_recorder_stop reports it. Its counters: classrec_recorder_stats,
@@ -341,7 +388,9 @@ classrec_result classrec_windows_list(char **json_out,
 // {"audio": {"source": {"kind": "pushed"}}}. format is a classrec_sample_format value;
 // data must be aligned for it (2 bytes for S16, 4 for F32). timestamp_us is the first
 // sample's time since the recording started in microseconds, or negative for "right after the
-// previous push". The samples are copied before it returns. Never blocks: if the sound thread is
+// previous push". A push stamped more than 1 s ahead of the recorder's clock (a host clock that
+// jumped, INT64_MAX) is placed to end "now" instead, and counted in
+// classrec_stats.audio_pushes_retimed. The samples are copied before it returns. Never blocks: if the sound thread is
 // behind, the oldest waiting samples are dropped and counted. Any thread, several at once.
 //
 // Errors: CLASSREC_RESULT_NULL_ARGUMENT for NULL data, CLASSREC_RESULT_INVALID_AUDIO for 0
@@ -359,6 +408,24 @@ classrec_result classrec_recorder_push_audio(struct classrec_recorder *recorder,
                                              uint32_t channels,
                                              uint32_t format,
                                              int64_t timestamp_us);
+
+// Sends classrec's diagnostics at max_level or more important (a classrec_log_level value)
+// to callback with user_data. By default nothing is logged, and classrec never writes to
+// stderr or stdout (OpenH264's messages and caught panics come here instead). A NULL callback
+// or CLASSREC_LOG_LEVEL_OFF turns logging off again.
+//
+// Process-wide, for every recorder and uploader. When it returns, the previous callback is not
+// running and will not be called again, so its user_data may be released.
+//
+// Errors: CLASSREC_RESULT_INVALID_CONFIG for an unknown level; CLASSREC_RESULT_WRONG_STATE
+// from inside the log callback, or when the process already has another Rust log logger (a
+// Rust host that installed its own receives classrec's messages there). Any thread.
+//
+// Safety: callback is NULL or safe to call from any thread with user_data until replaced.
+CLASSREC_API
+classrec_result classrec_set_log_callback(classrec_log_callback callback,
+                                          void *user_data,
+                                          uint32_t max_level);
 
 // Starts a recording described by config_json (the same fields as the Rust RecorderConfig;
 // see the README). Returns at once; frames are captured and encoded on classrec's threads.
@@ -388,12 +455,19 @@ classrec_result classrec_recorder_start(const char *config_json,
 CLASSREC_API const char *classrec_recorder_path(const struct classrec_recorder *recorder);
 
 // Pushes one BGRA picture (stride bytes per row, at least width * 4) into a recorder whose
-// source is {"kind": "pushed"}. The pixels are copied before it returns. timestamp_us is
-// the time since the recording started in microseconds, or negative for "now". Never blocks: if
-// the encoder is behind, the oldest waiting frame is dropped and counted. Any thread.
+// source is {"kind": "pushed"}. Width and height are 1 to 16384 pixels each (Direct3D 11's
+// texture limit); a picture of another size than the recording's is letter-boxed into it. The
+// pixels are copied before it returns. Never blocks: if the encoder is behind, the oldest
+// waiting frame is dropped and counted. Any thread.
 //
-// Errors: CLASSREC_RESULT_WRONG_STATE for other sources, CLASSREC_RESULT_STOPPED after stop,
-// CLASSREC_RESULT_INVALID_FRAME for a size or stride that does not fit.
+// timestamp_us is the time since the recording started in microseconds, or negative for
+// "now". A frame stamped more than 1 s ahead of the recorder's clock (a host clock that jumped,
+// a laptop that slept, INT64_MAX) is recorded at "now" instead: the first such frame gives a
+// CLASSREC_EVENT_KIND_WARNING, and classrec_stats.frames_retimed counts them all.
+//
+// Errors: CLASSREC_RESULT_WRONG_STATE for other sources, CLASSREC_RESULT_STOPPED after stop
+// (or once the recording has ended by itself or failed), CLASSREC_RESULT_INVALID_FRAME for a
+// size or stride that does not fit.
 //
 // Safety: recorder is NULL or live; bgra is NULL or valid for stride * (height - 1) + width * 4
 // bytes.
@@ -440,8 +514,9 @@ classrec_result classrec_recorder_stop(struct classrec_recorder *recorder,
 // configured, the callback delivered. CLASSREC_RESULT_OK once both are done;
 // CLASSREC_RESULT_TIMEOUT if not yet (call again); CLASSREC_RESULT_UPLOAD or
 // CLASSREC_RESULT_CALLBACK when it failed for good (text in classrec_recorder_last_error);
-// CLASSREC_RESULT_WRONG_STATE when no upload is configured. The upload only completes after
-// stop. Any thread except the event callback's.
+// CLASSREC_RESULT_WRONG_STATE when no upload is configured, or at once when called from inside
+// the event callback (the wait would hold up the events it waits for). The upload only completes
+// after stop. Any thread except the event callback's.
 //
 // Safety: recorder is NULL or live.
 CLASSREC_API
@@ -449,6 +524,7 @@ classrec_result classrec_recorder_wait_upload(struct classrec_recorder *recorder
                                               uint32_t timeout_ms);
 
 // Changes the upload bandwidth cap while recording or uploading (bytes per second; 0: no cap).
+// CLASSREC_RESULT_WRONG_STATE when no upload is configured (as classrec_recorder_wait_upload).
 // Any thread.
 //
 // Safety: recorder is NULL or live.
@@ -471,6 +547,9 @@ classrec_result classrec_recorder_last_error(const struct classrec_recorder *rec
 
 // Stops the recording if it is still running (finalizing the file), delivers the events already
 // queued, ends the event thread and releases user_data; no callback starts after it returns.
+// Bounded: queued events are delivered for at most 1 s, then the rest are discarded, so free
+// takes the finalize (typically well under a second), plus at most 1 s, plus the callback that is
+// running at that moment.
 // The upload goes on in the background while the process lives, and its journal lets
 // classrec_uploader_resume_pending finish it later. NULL is a no-op. Must be the last call on
 // recorder; may be called from inside the event callback.
@@ -523,7 +602,8 @@ classrec_result classrec_uploader_list(const struct classrec_uploader *uploader,
                                        char **json_out);
 
 // Makes a URL that plays object key without credentials for ttl_seconds (1 to 604800, S3's
-// limit of 7 days). *url_out receives a string to release with classrec_string_free. No
+// limit of 7 days). An empty key is CLASSREC_RESULT_INVALID_CONFIG (it would sign the
+// bucket's root). *url_out receives a string to release with classrec_string_free. No
 // network access. Any thread.
 //
 // Safety: uploader is NULL or live; key is NULL or NUL-terminated; url_out is NULL or valid for

@@ -125,6 +125,69 @@ impl Default for RecorderConfig {
     }
 }
 
+/// The only JSON arrays a configuration holds: sizes, `[width, height]`.
+const ARRAY_FIELDS: [&str; 1] = ["size"];
+
+impl RecorderConfig {
+    /// Reads a recorder's configuration from JSON, as the C ABI does (`classrec_recorder_start`).
+    ///
+    /// Stricter than `serde_json::from_str`: the configuration and every section in it must be a
+    /// JSON object with named fields (serde would also read `[]` or a positional array as a
+    /// struct), unknown fields are refused at every level, and `source` must be given: `"{}"` is
+    /// refused rather than recording the synthetic test scene into the home folder, which is what
+    /// [`RecorderConfig::default`] would do. Syntax, shape and unknown fields give
+    /// [`Error::InvalidJson`]; a missing `source` gives [`Error::InvalidConfig`].
+    pub fn from_json(json: &str) -> Result<RecorderConfig> {
+        Self::parse_json(json, true)
+    }
+
+    /// [`RecorderConfig::from_json`] without requiring `source`: the cloud side of a configuration
+    /// (`classrec_uploader_new`) reads only `upload`, `callback` and `out_dir`.
+    #[doc(hidden)]
+    pub fn from_json_without_source(json: &str) -> Result<RecorderConfig> {
+        Self::parse_json(json, false)
+    }
+
+    fn parse_json(json: &str, need_source: bool) -> Result<RecorderConfig> {
+        let value: serde_json::Value = serde_json::from_str(json).map_err(invalid_json)?;
+        refuse_positional(&value, "the configuration")?;
+        let config = serde_json::from_value(value.clone()).map_err(invalid_json)?;
+        if need_source && value.get("source").is_none() {
+            return Err(Error::InvalidConfig(
+                "`source` is not set; say what to record, e.g. {\"source\": {\"kind\": \"pushed\"}} (an empty configuration is refused rather than recording a test scene)".into(),
+            ));
+        }
+        Ok(config)
+    }
+}
+
+fn invalid_json(e: serde_json::Error) -> Error {
+    Error::InvalidJson(format!(
+        "{e}; the configuration is a JSON object whose fields are listed in the README (section C ABI)"
+    ))
+}
+
+/// Refuses JSON arrays where an object belongs: only the `[width, height]` sizes are arrays.
+fn refuse_positional(value: &serde_json::Value, what: &str) -> Result<()> {
+    let serde_json::Value::Object(fields) = value else {
+        return Err(Error::InvalidJson(format!(
+            "{what} is not a JSON object; write it as {{\"field\": value, ...}} with named fields"
+        )));
+    };
+    for (name, field) in fields {
+        match field {
+            serde_json::Value::Object(_) => refuse_positional(field, &format!("`{name}`"))?,
+            serde_json::Value::Array(_) if !ARRAY_FIELDS.contains(&name.as_str()) => {
+                return Err(Error::InvalidJson(format!(
+                    "`{name}` is a JSON array; write it as an object with named fields"
+                )))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// A configuration checked and completed: every `Option` resolved.
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
@@ -273,11 +336,47 @@ mod tests {
     }
 
     #[test]
-    fn json_rejects_unknown_fields() {
-        let err = serde_json::from_str::<RecorderConfig>(r#"{"fsp": 15}"#).unwrap_err();
-        assert!(err.to_string().contains("unknown field `fsp`"), "{err}");
-        let ok: RecorderConfig = serde_json::from_str(r#"{"fps": 10, "source": {"kind": "pushed"}}"#).unwrap();
-        assert_eq!(ok.fps, 10);
-        assert_eq!(ok.source, SourceConfig::Pushed);
+    fn json_rejects_unknown_fields_arrays_and_a_missing_source() {
+        let err = |json: &str| RecorderConfig::from_json(json).unwrap_err();
+        assert!(err(r#"{"fsp": 15}"#).to_string().contains("unknown field `fsp`"));
+        for nested in [
+            r#"{"source": {"kind": "pushed", "bogus": 1}}"#,
+            r#"{"source": {"kind": "synthetic", "bogus": 1}}"#,
+            r#"{"source": {"kind": "pushed"}, "audio": {"source": {"kind": "pushed", "bogus": 1}}}"#,
+            r#"{"source": {"kind": "pushed"}, "upload": {"target": {"kind": "folder", "path": "/x", "bogus": 1}}}"#,
+        ] {
+            assert!(
+                matches!(err(nested), Error::InvalidJson(m) if m.contains("bogus")),
+                "{nested}"
+            );
+        }
+        for positional in ["[]", "[1, 2]", r#"{"source": ["pushed"]}"#, "7", "null"] {
+            assert!(matches!(err(positional), Error::InvalidJson(_)), "{positional}");
+        }
+        assert!(matches!(err("{}"), Error::InvalidConfig(m) if m.contains("source")));
+        assert!(RecorderConfig::from_json_without_source("{}").is_ok());
+        let ok = RecorderConfig::from_json(r#"{"fps": 10, "source": {"kind": "pushed"}, "size": [640, 360]}"#).unwrap();
+        assert_eq!(
+            (ok.fps, ok.source, ok.size),
+            (10, SourceConfig::Pushed, Some((640, 360)))
+        );
+    }
+
+    #[test]
+    fn every_field_we_write_reads_back_through_from_json() {
+        // A new array-valued field must join ARRAY_FIELDS, or from_json would refuse it.
+        let full = RecorderConfig {
+            source: SourceConfig::Synthetic {
+                size: Some((320, 240)),
+                scene: SyntheticScene::Classroom,
+                fast: true,
+                frames: Some(3),
+            },
+            upload: Some(UploadConfig::s3("http://127.0.0.1:1", "b", "p")),
+            audio: Some(AudioConfig::new(crate::capture::audio::AudioSourceConfig::Pushed)),
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&full).unwrap();
+        assert_eq!(RecorderConfig::from_json(&json).unwrap(), full);
     }
 }

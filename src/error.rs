@@ -16,10 +16,12 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
 
+    /// The configuration is not JSON, not a JSON object, or has an unknown field or a wrong type.
+    #[error("configuration JSON: {0}")]
+    InvalidJson(String),
+
     /// The output folder or file cannot be created or written.
-    #[error(
-        "cannot {action} `{path}`: {source}; choose a writable folder (RecorderConfig::out_dir) or fix its permissions"
-    )]
+    #[error("cannot {action} `{path}`: {source}; choose a writable folder (out_dir) or fix its permissions")]
     Unwritable {
         /// What was being attempted ("create folder", "create file", ...).
         action: &'static str,
@@ -92,7 +94,7 @@ pub enum Error {
     },
 
     /// The upload failed for good (bad credentials, missing bucket, access denied, ...).
-    /// The local file is intact; `Uploader::resume_pending` can try again later.
+    /// The local file is intact; resuming the pending uploads can try again later.
     #[error("upload: {0}")]
     Upload(String),
 
@@ -113,8 +115,8 @@ pub enum Error {
     #[error("not allowed to record: {0}")]
     NotAllowed(String),
 
-    /// The recorder has already stopped; start a new one.
-    #[error("the recorder has already stopped; start a new Recorder")]
+    /// The recorder has already stopped (or its recording ended by itself); start a new one.
+    #[error("the recording has already stopped; start a new recording")]
     Stopped,
 
     /// A worker thread panicked; this is a bug in classrec: please report it with the message.
@@ -156,6 +158,46 @@ impl Error {
             source,
         }
     }
+}
+
+std::thread_local! {
+    /// True while this thread runs code whose panics classrec catches (see [`catch_quietly`]).
+    static CATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `body`, catching a panic in it, which is logged (the `log` facade, target `classrec`)
+/// rather than printed to stderr with a backtrace: the host's stderr is not ours to write to.
+///
+/// The process-wide panic hook is installed once; it handles panics on classrec's own threads
+/// (named `classrec-*`) and inside `catch_quietly`, and hands every other panic to the hook that
+/// was there before, so the host's own panics print as they always did.
+pub(crate) fn catch_quietly<T>(body: impl FnOnce() -> T) -> std::thread::Result<T> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let thread = std::thread::current();
+            let name = thread.name().unwrap_or("unnamed");
+            if CATCHING.get() || name.starts_with("classrec-") {
+                log::error!(target: "classrec", "caught a panic in thread `{name}` (a bug; please report it): {info}");
+            } else {
+                previous(info);
+            }
+        }));
+    });
+    let outer = CATCHING.replace(true);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+    CATCHING.set(outer);
+    result
+}
+
+/// The text a panic carried (`panic!("...")`), for reporting a caught panic.
+pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 /// True when `err` means "no space left on the device" (or a file size limit was hit).

@@ -22,12 +22,18 @@ pub struct Stats {
     pub bytes_written: u64,
     /// Fragments committed.
     pub fragments: u64,
+    /// Frames stamped more than 1 s ahead of the recorder's clock (a host clock that jumped, a
+    /// laptop that slept), recorded at the current time instead. Also in `frames_captured`.
+    pub frames_retimed: u64,
     /// Sound: sample frames (one per channel, at 48 kHz) the source delivered.
     pub audio_samples_in: u64,
     /// Sound: sample frames dropped (overlapping what was placed, or pushed faster than taken).
     pub audio_samples_dropped: u64,
     /// Sound: sample frames of silence inserted for gaps (> 70 ms) and while nothing came.
     pub audio_samples_gap_filled: u64,
+    /// Sound: pushes stamped more than 1 s ahead of the recorder's clock, placed to end at the
+    /// current time instead.
+    pub audio_pushes_retimed: u64,
     /// Sound: sample frames added (positive) or removed (negative) to follow the recorder's clock.
     pub audio_samples_drift_corrected: i64,
 }
@@ -41,6 +47,7 @@ pub(crate) struct Counters {
     pub frames_dropped: AtomicU64,
     pub bytes_written: AtomicU64,
     pub fragments: AtomicU64,
+    pub frames_retimed: AtomicU64,
     pub audio_samples_in: AtomicU64,
     pub audio_samples_dropped: AtomicU64,
     pub audio_samples_gap_filled: AtomicU64,
@@ -61,9 +68,11 @@ impl Counters {
             frames_dropped: get(&self.frames_dropped),
             bytes_written: get(&self.bytes_written),
             fragments: get(&self.fragments),
+            frames_retimed: get(&self.frames_retimed),
             audio_samples_in: get(&self.audio_samples_in),
             audio_samples_dropped: get(&self.audio_samples_dropped),
             audio_samples_gap_filled: get(&self.audio_samples_gap_filled),
+            audio_pushes_retimed: 0, // counted by the pusher (Recorder::stats adds it)
             audio_samples_drift_corrected: self.audio_samples_drift_corrected.load(Ordering::Relaxed),
         }
     }

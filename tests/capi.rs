@@ -85,24 +85,31 @@ fn compile(sources: &[&str], link: Link, out: &Path) -> PathBuf {
     out.to_owned()
 }
 
-/// Runs a compiled program under AddressSanitizer (leak checking on); returns its stdout.
+/// Runs a compiled program under AddressSanitizer (leak checking on); returns its stdout and
+/// stderr together.
 fn run_asan(program: &Path, args: &[&Path]) -> (bool, String) {
+    let (ok, stdout, stderr) = run_asan_apart(program, args);
+    (ok, format!("{stdout}{stderr}"))
+}
+
+/// [`run_asan`], with stdout and stderr apart (the library must leave the host's stderr alone).
+fn run_asan_apart(program: &Path, args: &[&Path]) -> (bool, String, String) {
     let output = Command::new(program)
         .args(args)
         .env("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1")
-        // cargo test puts target/debug/deps on LD_LIBRARY_PATH, which wins over the program's
-        // rpath: without this, a shared-linked program could load another build's libclassrec.so.
+        // cargo test puts target/debug/deps on LD_LIBRARY_PATH, which outranks the rpath
+        // (DT_RUNPATH): a shared-linked program would load that (possibly stale) libclassrec.so.
         .env_remove("LD_LIBRARY_PATH")
         .output()
         .expect("run the test program");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(
         !stderr.contains("AddressSanitizer") && !stderr.contains("LeakSanitizer"),
         "{} under AddressSanitizer:\n{stderr}\n{stdout}",
         program.display()
     );
-    (output.status.success(), format!("{stdout}{stderr}"))
+    (output.status.success(), stdout, stderr)
 }
 
 #[test]
@@ -231,8 +238,9 @@ fn the_minimal_cpp_example_builds_and_records() {
         &dir.path().join("minimal_client"),
     );
     let out = dir.path().join("recordings");
-    let (ok, output) = run_asan(&program, &[&out, Path::new("2")]);
-    assert!(ok, "{output}");
+    let (ok, output, stderr) = run_asan_apart(&program, &[&out, Path::new("2")]);
+    assert!(ok, "{output}\n{stderr}");
+    assert_eq!(stderr, "", "a default recording writes nothing to the host's stderr");
     let saved = output
         .lines()
         .find_map(|l| l.strip_prefix("saved "))
@@ -245,5 +253,29 @@ fn the_minimal_cpp_example_builds_and_records() {
     assert!(
         output.contains("event 0 "),
         "the started event reached the callback:\n{output}"
+    );
+}
+
+#[test]
+fn hostile_input_gets_defined_results_under_asan() {
+    let dir = TempDir::new("capi-hostile");
+    let program = compile(&["tests/capi/hostile.c"], Link::Static, &dir.path().join("hostile"));
+    let scratch = dir.path().join("scratch");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let (ok, output, stderr) = run_asan_apart(&program, &[&scratch]);
+    assert!(
+        ok && output.contains("PASSED: 0 failure(s)"),
+        "hostile:\n{output}\n{stderr}"
+    );
+    assert_eq!(stderr, "", "nothing reaches the host's stderr");
+    // The recording with an hour-ahead frame and an INT64_MAX one plays, about 3 s long.
+    let path = PathBuf::from(field(&output, "path"));
+    let p = probe(&path);
+    assert!((2.0..5.0).contains(&p.duration), "duration {} s", p.duration);
+    assert_eq!(decode_errors(&path), "", "ffmpeg -v error must be silent");
+    let checks = output.lines().filter(|l| l.starts_with("ok - ")).count();
+    println!(
+        "hostile: {checks} checks passed under AddressSanitizer; {:.3} s recorded",
+        p.duration
     );
 }

@@ -82,6 +82,21 @@ fn check_playable(path: &Path, recorded: f64, label: &str) -> f64 {
     last
 }
 
+/// A short recording in `dir`, made as fast as possible (its start recovers the folder).
+fn one_second_in(dir: &Path) -> RecorderConfig {
+    RecorderConfig {
+        source: SourceConfig::Synthetic {
+            size: None,
+            scene: SyntheticScene::Classroom,
+            fast: true,
+            frames: Some(15),
+        },
+        out_dir: Some(dir.to_owned()),
+        size: Some((320, 180)),
+        ..RecorderConfig::default()
+    }
+}
+
 #[test]
 fn sigkill_at_random_moments_loses_at_most_one_fragment() {
     let dir = TempDir::new("crash");
@@ -115,18 +130,7 @@ fn sigkill_at_random_moments_loses_at_most_one_fragment() {
     let swept = recover_folder(&folders[1]);
     assert_eq!(swept.len(), 1);
     assert!(swept[0].1.as_ref().unwrap().fragments > 0);
-    let config = RecorderConfig {
-        source: SourceConfig::Synthetic {
-            size: None,
-            scene: SyntheticScene::Classroom,
-            fast: true,
-            frames: Some(15),
-        },
-        out_dir: Some(folders[2].clone()),
-        size: Some((320, 180)),
-        ..RecorderConfig::default()
-    };
-    let mut next = Recorder::start(config).unwrap();
+    let mut next = Recorder::start(one_second_in(&folders[2])).unwrap();
     let events = next.events();
     next.wait().unwrap();
     let recovered: Vec<PathBuf> = events
@@ -189,4 +193,44 @@ fn files_that_are_not_recordings_are_refused_clearly() {
     assert!(err.contains("junk.mp4") && err.contains("not an MP4 file"), "{err}");
     let missing = recover(&dir.path().join("missing.mp4")).unwrap_err().to_string();
     assert!(missing.contains("missing.mp4"), "{missing}");
+}
+
+#[test]
+fn a_crash_before_the_first_fragment_leaves_nothing_behind() {
+    let dir = TempDir::new("early");
+    let victim = &mut spawn_victim(dir.path());
+    // Fragments are 2 s long: at 1 s only the head can be on disk.
+    std::thread::sleep(Duration::from_millis(1000).saturating_sub(victim.started.elapsed()));
+    victim.child.kill().unwrap();
+    victim.child.wait().unwrap();
+    let head = std::fs::read(&victim.path).unwrap();
+    assert!(head.len() < 4096, "{} bytes before the first fragment", head.len());
+    // What a kill while the head was written, or before it, leaves.
+    let torn = dir.path().join("20250101-000000Z_torn.mp4");
+    std::fs::write(&torn, &head[..head.len().min(300)]).unwrap();
+    let empty = dir.path().join("20250101-000001Z_empty.mp4");
+    std::fs::write(&empty, b"").unwrap();
+    let junk = dir.path().join("not-ours.mp4");
+    std::fs::write(&junk, b"this is not an mp4 file at all").unwrap();
+
+    let mut next = Recorder::start(one_second_in(dir.path())).unwrap();
+    let events = next.events();
+    let made = next.wait().unwrap();
+    let complaints: Vec<Event> = events
+        .try_iter()
+        .filter(|e| matches!(e, Event::Warning { .. } | Event::Recovered(_)))
+        .collect();
+    assert!(
+        complaints.is_empty(),
+        "nothing to recover or warn about: {complaints:?}"
+    );
+    for gone in [&victim.path, &torn, &empty] {
+        assert!(!gone.exists(), "`{}` held nothing and is removed", gone.display());
+    }
+    assert!(junk.exists(), "a file that is not ours is never removed");
+    assert!(made.path.exists());
+    // recover() on such a file says it removed it.
+    std::fs::write(&torn, &head).unwrap();
+    let err = recover(&torn).unwrap_err().to_string();
+    assert!(err.contains("removed") && !torn.exists(), "{err}");
 }

@@ -23,7 +23,9 @@ pub enum classrec_sample_format {
 /// {"audio": {"source": {"kind": "pushed"}}}. format is a classrec_sample_format value;
 /// data must be aligned for it (2 bytes for S16, 4 for F32). timestamp_us is the first
 /// sample's time since the recording started in microseconds, or negative for "right after the
-/// previous push". The samples are copied before it returns. Never blocks: if the sound thread is
+/// previous push". A push stamped more than 1 s ahead of the recorder's clock (a host clock that
+/// jumped, INT64_MAX) is placed to end "now" instead, and counted in
+/// classrec_stats.audio_pushes_retimed. The samples are copied before it returns. Never blocks: if the sound thread is
 /// behind, the oldest waiting samples are dropped and counted. Any thread, several at once.
 ///
 /// Errors: CLASSREC_RESULT_NULL_ARGUMENT for NULL data, CLASSREC_RESULT_INVALID_AUDIO for 0

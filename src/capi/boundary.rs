@@ -3,19 +3,14 @@
 //! a caller buffer ([`report_to_buffer`]), out-params, and freeing handles.
 
 use std::ffi::c_char;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Mutex, MutexGuard};
 
 use super::result::{classrec_result, ApiError};
 
 /// Runs body behind the panic boundary; a panic becomes [classrec_result::Internal].
 pub(super) fn guarded(body: impl FnOnce() -> Result<(), ApiError>) -> Result<(), ApiError> {
-    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
+    crate::error::catch_quietly(body).unwrap_or_else(|panic| {
+        let what = crate::error::panic_text(&*panic);
         Err(ApiError::new(
             classrec_result::Internal,
             format!("internal error (please report): panic: {what}"),

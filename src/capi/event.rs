@@ -5,9 +5,9 @@
 use std::ffi::{c_char, c_void, CString};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{select, Receiver, Sender};
 
@@ -20,6 +20,10 @@ use crate::Event;
 /// that called classrec_recorder_start). Events of one recorder arrive in order, one at a time.
 /// event and every pointer in it live only until the callback returns: copy what you keep.
 /// Return quickly: while the callback runs, newer events queue (the newest 256 are kept).
+///
+/// The callback must not throw: a C++ exception that leaves it unwinds into classrec's Rust frames,
+/// and the process aborts (std::terminate). Catch everything inside (try { ... } catch (...) {})
+/// or declare it noexcept.
 pub type classrec_event_callback = Option<unsafe extern "C" fn(user_data: *mut c_void, event: *const classrec_event)>;
 
 /// Releases user_data: called exactly once, after the last event callback has returned: from
@@ -136,12 +140,18 @@ impl Drop for UserData {
     }
 }
 
+/// How long classrec_recorder_free goes on delivering the events already queued; later ones
+/// are discarded, so a slow callback cannot hold up free for 256 calls.
+pub(super) const FREE_DRAIN_LIMIT: Duration = Duration::from_secs(1);
+
 /// The thread that hands events to the C callback.
 pub(super) struct EventThread {
     /// true: deliver what is already queued, then end; false: end now.
     quit: Sender<bool>,
     /// Set when the recorder is freed from inside a callback: no further callback may start.
     closed: Arc<AtomicBool>,
+    /// Set by end: no callback starts after this instant.
+    drain_until: Arc<OnceLock<Instant>>,
     thread: JoinHandle<()>,
 }
 
@@ -155,8 +165,10 @@ impl EventThread {
         let (quit, quit_rx) = crossbeam_channel::bounded::<bool>(1);
         let closed = Arc::new(AtomicBool::new(false));
         let open = closed.clone();
+        let drain_until = Arc::new(OnceLock::new());
+        let until = drain_until.clone();
         let deliver = move |event: Event| {
-            if open.load(Ordering::Acquire) {
+            if open.load(Ordering::Acquire) || until.get().is_some_and(|t| Instant::now() > *t) {
                 return;
             }
             let c = CEvent::new(&event, &recording_id);
@@ -181,17 +193,28 @@ impl EventThread {
                 }
             })
             .map_err(|e| ApiError::from(crate::Error::Internal(format!("cannot start the event thread: {e}"))))?;
-        Ok(EventThread { quit, closed, thread })
+        Ok(EventThread {
+            quit,
+            closed,
+            drain_until,
+            thread,
+        })
     }
 
-    /// Ends the thread. From another thread: queued events are delivered first and the thread is
-    /// joined. From inside a callback: no further callback starts, and the thread ends (releasing
+    /// True when called on the event thread (from inside the callback).
+    pub(super) fn is_current(&self) -> bool {
+        std::thread::current().id() == self.thread.thread().id()
+    }
+
+    /// Ends the thread. From another thread: queued events are delivered first (for at most
+    /// [FREE_DRAIN_LIMIT]; the rest are discarded) and the thread is joined. From inside a callback: no further callback starts, and the thread ends (releasing
     /// user_data) once the current callback returns.
     pub(super) fn end(self) {
-        if std::thread::current().id() == self.thread.thread().id() {
+        if self.is_current() {
             self.closed.store(true, Ordering::Release);
             let _ = self.quit.try_send(false);
         } else {
+            let _ = self.drain_until.set(Instant::now() + FREE_DRAIN_LIMIT);
             let _ = self.quit.try_send(true);
             let _ = self.thread.join();
         }

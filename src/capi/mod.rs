@@ -28,6 +28,7 @@ mod windows;
 mod audio;
 mod boundary;
 mod event;
+mod logging;
 mod recorder;
 mod recording;
 mod strings;

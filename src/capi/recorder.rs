@@ -34,6 +34,24 @@ pub struct classrec_recorder {
     _user_data: Arc<UserData>,
 }
 
+impl classrec_recorder {
+    /// WRONG_STATE when no upload is configured (the same answer from every upload call).
+    fn require_upload(&self) -> Result<(), ApiError> {
+        match self.upload.channel {
+            Some(_) => Ok(()),
+            None => Err(ApiError::new(
+                classrec_result::WrongState,
+                "no upload is configured for this recorder; add an `upload` section to its configuration",
+            )),
+        }
+    }
+
+    /// True on the thread that runs this recorder's event callback.
+    fn on_event_thread(&self) -> bool {
+        lock(&self.events).as_ref().is_some_and(EventThread::is_current)
+    }
+}
+
 impl Handle for classrec_recorder {
     fn errors(&self) -> &ErrorSlot {
         &self.errors
@@ -155,12 +173,19 @@ pub unsafe extern "C" fn classrec_recorder_path(recorder: *const classrec_record
 }
 
 /// Pushes one BGRA picture (stride bytes per row, at least width * 4) into a recorder whose
-/// source is {"kind": "pushed"}. The pixels are copied before it returns. timestamp_us is
-/// the time since the recording started in microseconds, or negative for "now". Never blocks: if
-/// the encoder is behind, the oldest waiting frame is dropped and counted. Any thread.
+/// source is {"kind": "pushed"}. Width and height are 1 to 16384 pixels each (Direct3D 11's
+/// texture limit); a picture of another size than the recording's is letter-boxed into it. The
+/// pixels are copied before it returns. Never blocks: if the encoder is behind, the oldest
+/// waiting frame is dropped and counted. Any thread.
 ///
-/// Errors: CLASSREC_RESULT_WRONG_STATE for other sources, CLASSREC_RESULT_STOPPED after stop,
-/// CLASSREC_RESULT_INVALID_FRAME for a size or stride that does not fit.
+/// timestamp_us is the time since the recording started in microseconds, or negative for
+/// "now". A frame stamped more than 1 s ahead of the recorder's clock (a host clock that jumped,
+/// a laptop that slept, INT64_MAX) is recorded at "now" instead: the first such frame gives a
+/// CLASSREC_EVENT_KIND_WARNING, and classrec_stats.frames_retimed counts them all.
+///
+/// Errors: CLASSREC_RESULT_WRONG_STATE for other sources, CLASSREC_RESULT_STOPPED after stop
+/// (or once the recording has ended by itself or failed), CLASSREC_RESULT_INVALID_FRAME for a
+/// size or stride that does not fit.
 ///
 /// Safety: recorder is NULL or live; bgra is NULL or valid for stride * (height - 1) + width * 4
 /// bytes.
@@ -291,8 +316,9 @@ pub unsafe extern "C" fn classrec_recorder_stop(
 /// configured, the callback delivered. CLASSREC_RESULT_OK once both are done;
 /// CLASSREC_RESULT_TIMEOUT if not yet (call again); CLASSREC_RESULT_UPLOAD or
 /// CLASSREC_RESULT_CALLBACK when it failed for good (text in classrec_recorder_last_error);
-/// CLASSREC_RESULT_WRONG_STATE when no upload is configured. The upload only completes after
-/// stop. Any thread except the event callback's.
+/// CLASSREC_RESULT_WRONG_STATE when no upload is configured, or at once when called from inside
+/// the event callback (the wait would hold up the events it waits for). The upload only completes
+/// after stop. Any thread except the event callback's.
 ///
 /// Safety: recorder is NULL or live.
 #[no_mangle]
@@ -303,10 +329,11 @@ pub unsafe extern "C" fn classrec_recorder_wait_upload(
     // SAFETY: forwarded caller contract.
     unsafe {
         on_handle(recorder, |handle| {
-            if handle.upload.channel.is_none() {
+            handle.require_upload()?;
+            if handle.on_event_thread() {
                 return Err(ApiError::new(
                     classrec_result::WrongState,
-                    "no upload is configured for this recorder; add an `upload` section to its configuration",
+                    "classrec_recorder_wait_upload was called from inside the event callback, which would block the events it waits for; call it from another thread",
                 ));
             }
             let deadline = Instant::now() + Duration::from_millis(timeout_ms.into());
@@ -326,6 +353,7 @@ pub unsafe extern "C" fn classrec_recorder_wait_upload(
 }
 
 /// Changes the upload bandwidth cap while recording or uploading (bytes per second; 0: no cap).
+/// CLASSREC_RESULT_WRONG_STATE when no upload is configured (as classrec_recorder_wait_upload).
 /// Any thread.
 ///
 /// Safety: recorder is NULL or live.
@@ -337,6 +365,7 @@ pub unsafe extern "C" fn classrec_recorder_set_upload_limit(
     // SAFETY: forwarded caller contract.
     unsafe {
         on_handle(recorder, |handle| {
+            handle.require_upload()?;
             let limit = (bytes_per_second > 0).then_some(bytes_per_second);
             lock(&handle.recorder).set_upload_limit(limit);
             Ok(())
@@ -364,6 +393,9 @@ pub unsafe extern "C" fn classrec_recorder_last_error(
 
 /// Stops the recording if it is still running (finalizing the file), delivers the events already
 /// queued, ends the event thread and releases user_data; no callback starts after it returns.
+/// Bounded: queued events are delivered for at most 1 s, then the rest are discarded, so free
+/// takes the finalize (typically well under a second), plus at most 1 s, plus the callback that is
+/// running at that moment.
 /// The upload goes on in the background while the process lives, and its journal lets
 /// classrec_uploader_resume_pending finish it later. NULL is a no-op. Must be the last call on
 /// recorder; may be called from inside the event callback.

@@ -61,6 +61,11 @@ pub struct classrec_stats {
     pub audio_samples_gap_filled: u64,
     /// Sound: sample frames added (positive) or removed (negative) to follow the recorder's clock.
     pub audio_samples_drift_corrected: i64,
+    /// Frames stamped more than 1 s ahead of the recorder's clock, recorded at "now" instead
+    /// (counted in frames_captured too).
+    pub frames_retimed: u64,
+    /// Sound pushes stamped more than 1 s ahead of the recorder's clock, placed to end at "now".
+    pub audio_pushes_retimed: u64,
 }
 
 // SAFETY: repr(C) with struct_size (u32) first; the 0.2 layout is the first versioned one.
@@ -82,6 +87,8 @@ impl From<Stats> for classrec_stats {
             audio_samples_dropped: s.audio_samples_dropped,
             audio_samples_gap_filled: s.audio_samples_gap_filled,
             audio_samples_drift_corrected: s.audio_samples_drift_corrected,
+            frames_retimed: s.frames_retimed,
+            audio_pushes_retimed: s.audio_pushes_retimed,
         }
     }
 }

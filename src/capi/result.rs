@@ -62,6 +62,7 @@ impl classrec_result {
     pub(super) fn of(error: &Error) -> classrec_result {
         match error {
             Error::InvalidConfig(_) => classrec_result::InvalidConfig,
+            Error::InvalidJson(_) => classrec_result::InvalidJson,
             Error::Unwritable { .. } => classrec_result::Unwritable,
             Error::DiskFull { .. } => classrec_result::DiskFull,
             Error::Io { .. } => classrec_result::Io,

@@ -23,14 +23,14 @@ pub(super) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a s
     })
 }
 
-/// Parses a configuration: the Rust RecorderConfig's fields as JSON.
+/// Parses a recorder's configuration (RecorderConfig::from_json: an object, source given).
 pub(super) fn parse_config(json: &str) -> Result<crate::RecorderConfig, ApiError> {
-    serde_json::from_str(json).map_err(|e| {
-        ApiError::new(
-            classrec_result::InvalidJson,
-            format!("configuration JSON: {e}; the fields are those of RecorderConfig (README, section C ABI)"),
-        )
-    })
+    Ok(crate::RecorderConfig::from_json(json)?)
+}
+
+/// Parses the cloud side of a configuration (source not needed).
+pub(super) fn parse_upload_config(json: &str) -> Result<crate::RecorderConfig, ApiError> {
+    Ok(crate::RecorderConfig::from_json_without_source(json)?)
 }
 
 /// A C string of text. Interior NULs, which C could not see past, become U+FFFD.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::boundary::{free_handle, last_error, on_handle, report_to_buffer, write_out, ErrorSlot, Handle};
 use super::result::{classrec_result, ApiError};
-use super::strings::{owned_string, parse_config, str_arg};
+use super::strings::{owned_string, parse_upload_config, str_arg};
 use crate::queue::latest_queue;
 use crate::{Event, Uploader};
 
@@ -42,7 +42,7 @@ pub unsafe extern "C" fn classrec_uploader_new(
     // SAFETY: forwarded caller contract.
     unsafe {
         report_to_buffer(error_buf, error_len, || {
-            let config = parse_config(str_arg(config_json, "config_json")?)?;
+            let config = parse_upload_config(str_arg(config_json, "config_json")?)?;
             if uploader_out.is_null() {
                 return Err(ApiError::null("uploader_out"));
             }
@@ -150,7 +150,9 @@ pub unsafe extern "C" fn classrec_uploader_list(
                 .list(&prefix)?
                 .into_iter()
                 .map(|o| {
-                    let url = (url_ttl_seconds > 0).then(|| handle.uploader.presign_get(&o.key, ttl));
+                    let url = (url_ttl_seconds > 0)
+                        .then(|| handle.uploader.presign_get(&o.key, ttl).ok())
+                        .flatten();
                     serde_json::json!({"key": o.key, "size": o.size, "last_modified": o.last_modified, "url": url})
                 })
                 .collect();
@@ -161,7 +163,8 @@ pub unsafe extern "C" fn classrec_uploader_list(
 }
 
 /// Makes a URL that plays object key without credentials for ttl_seconds (1 to 604800, S3's
-/// limit of 7 days). *url_out receives a string to release with classrec_string_free. No
+/// limit of 7 days). An empty key is CLASSREC_RESULT_INVALID_CONFIG (it would sign the
+/// bucket's root). *url_out receives a string to release with classrec_string_free. No
 /// network access. Any thread.
 ///
 /// Safety: uploader is NULL or live; key is NULL or NUL-terminated; url_out is NULL or valid for
@@ -188,7 +191,7 @@ pub unsafe extern "C" fn classrec_uploader_presign(
             }
             let url = handle
                 .uploader
-                .presign_get(key, Duration::from_secs(ttl_seconds.into()));
+                .presign_get(key, Duration::from_secs(ttl_seconds.into()))?;
             write_out(url_out, "url_out", owned_string(url))
         })
     }

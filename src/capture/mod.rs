@@ -32,6 +32,21 @@ pub use x11::X11Source;
 
 use crate::error::{Error, Result};
 
+/// How far ahead of the recorder's clock a host may stamp a pushed frame or sound. Further ahead (a
+/// host clock that jumped, a laptop that slept, `INT64_MAX`), it is recorded at the current time:
+/// one such stamp would otherwise stretch the file (hours of held picture or silence) and hold
+/// back everything pushed after it until the clock caught up.
+pub const MAX_AHEAD: Duration = Duration::from_secs(1);
+
+/// Reads a unit variant of an internally tagged configuration enum (`{"kind": "pushed"}`) and
+/// refuses any other field: serde ignores unknown fields there, even with `deny_unknown_fields`.
+pub(crate) fn no_fields<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<(), D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct NoFields {}
+    serde::Deserialize::deserialize(deserializer).map(|NoFields {}| ())
+}
+
 /// One BGRA picture with its time on the recording's timeline.
 #[derive(Clone, Debug)]
 pub struct Frame {

@@ -37,6 +37,7 @@ pub enum SourceConfig {
         size: (u32, u32),
     },
     /// Frames pushed by the host through [`FramePusher::push_frame`].
+    #[serde(deserialize_with = "super::no_fields")]
     Pushed,
     /// A window, captured even where other windows cover it (X11 Composite on Linux). Give `id`,
     /// or `title` (an exact match first, then a window whose title contains it).

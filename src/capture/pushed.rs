@@ -27,19 +27,29 @@ pub struct FramePusher {
 pub struct PushedSource {
     frames: Receiver<Frame>,
     clock: Clock,
+    /// Shared with the pushers: set when the source goes away (the recording ended, failed or
+    /// stopped), so that pushing then says so instead of queueing frames nobody reads.
+    closed: Arc<AtomicBool>,
+}
+
+impl Drop for PushedSource {
+    fn drop(&mut self) {
+        self.closed.store(true, Ordering::Release);
+    }
 }
 
 impl PushedSource {
     /// A connected pusher/source pair on the recording clock.
     pub fn new(clock: Clock) -> (FramePusher, PushedSource) {
         let (queue, frames) = latest_queue(PUSH_QUEUE);
+        let closed = Arc::new(AtomicBool::new(false));
         let pusher = FramePusher {
             queue,
             clock,
-            closed: Arc::new(AtomicBool::new(false)),
+            closed: closed.clone(),
             dropped: Arc::default(),
         };
-        (pusher, PushedSource { frames, clock })
+        (pusher, PushedSource { frames, clock, closed })
     }
 }
 

@@ -44,6 +44,8 @@ pub struct EncodedPicture {
 /// An OpenH264 encoder for one fixed output size.
 pub struct H264Encoder {
     encoder: Encoder,
+    /// Pictures encoded so far, up to 2 (OpenH264 initializes with the first one).
+    pictures: u8,
 }
 
 impl H264Encoder {
@@ -79,9 +81,10 @@ impl H264Encoder {
             // One slice per frame (forced by the crate), so more threads would not help.
             .num_threads(1)
             .vui(VuiConfig::bt709());
-        let encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
+        let mut encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
             .map_err(|e| Error::encoder_caused("cannot start OpenH264", e))?;
-        Ok(H264Encoder { encoder })
+        super::trace::route_to_log(&mut encoder);
+        Ok(H264Encoder { encoder, pictures: 0 })
     }
 
     /// Encodes one I420 picture at `timestamp`; `keyframe` forces an IDR.
@@ -91,11 +94,15 @@ impl H264Encoder {
         if keyframe {
             self.encoder.force_intra_frame();
         }
+        if self.pictures == 1 {
+            super::trace::keep_warnings(&mut self.encoder); // initialized by the first picture
+        }
         let yuv = YUVSlices::new(planes, (size.0 as usize, size.1 as usize), strides);
         let bitstream = self
             .encoder
             .encode_at(&yuv, Timestamp::from_millis(timestamp.as_millis() as u64))
             .map_err(|e| Error::encoder_caused(&format!("encoding a {}x{} picture failed", size.0, size.1), e))?;
+        self.pictures = self.pictures.saturating_add(1).min(2);
         if matches!(bitstream.frame_type(), FrameType::Skip | FrameType::Invalid) {
             return Ok(None);
         }

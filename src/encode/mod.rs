@@ -10,6 +10,7 @@ mod h264;
 mod picture;
 mod sample;
 mod settings;
+mod trace;
 
 use std::time::Duration;
 

@@ -100,7 +100,7 @@ fn parse_track(moov: &[u8]) -> Option<TrackInfo> {
             pps: avc1.avcc.picture_parameter_sets.first()?.bytes.clone(),
         })
     };
-    std::panic::catch_unwind(parse).ok().flatten()
+    crate::error::catch_quietly(parse).ok().flatten()
 }
 
 /// Walks the fragments after the head; returns the complete ones and where the last one ends.
@@ -178,8 +178,49 @@ pub fn needs_recovery(path: &Path) -> Result<bool> {
 
 /// Recovers a recording left unfinalized: keeps every complete fragment, cuts a torn last one,
 /// and finalizes the file into an ordinary MP4. A file that is already finalized is left as is.
-/// Fails if the file is being recorded right now, or is not a classrec recording.
+/// Fails if the file is being recorded right now, or is not a classrec recording. A recording
+/// that ended before its first fragment was durable holds nothing to play: it is removed (with
+/// its upload journal), and the error says so.
 pub fn recover(path: &Path) -> Result<Recovered> {
+    recover_or_discard(path)?.ok_or_else(|| {
+        not_recoverable(
+            path,
+            "it held no complete fragment (the recording stopped within its first seconds); nothing was recorded, so the file was removed",
+        )
+    })
+}
+
+/// True for a file a recording left before anything was recorded in it: empty, or our own `ftyp`
+/// followed by less than a whole head (a crash while the head was written). Another tool's MP4
+/// never matches: its `ftyp` differs from ours.
+fn is_torn_head(file: &File, len: u64) -> bool {
+    if len == 0 {
+        return true;
+    }
+    let mut ours = Vec::new();
+    super::boxes::ftyp(&mut ours);
+    let mut start = vec![0u8; ours.len().min(len as usize)];
+    if read_at(file, 0, &mut start).is_err() || !ours.starts_with(&start) {
+        return false;
+    }
+    let ftyp_len = ours.len() as u64;
+    match box_at(file, ftyp_len) {
+        Ok((moov_len, kind, _)) => &kind == b"moov" && ftyp_len + moov_len + RESERVED_LEN > len,
+        Err(_) => true, // the file ends within the ftyp or the moov's header
+    }
+}
+
+/// Removes a recording that holds nothing, and its upload journal (no part of it was uploaded:
+/// parts are cut at fragments).
+fn discard(path: &Path) -> Result<()> {
+    std::fs::remove_file(path)
+        .map_err(|e| Error::io(format!("removing the empty recording `{}`", path.display()), e))?;
+    let _ = std::fs::remove_file(crate::files::journal_path(path));
+    Ok(())
+}
+
+/// [`recover`], or `None` when the file held nothing and was removed.
+fn recover_or_discard(path: &Path) -> Result<Option<Recovered>> {
     let _lock = RecordingLock::try_acquire(path)?
         .ok_or_else(|| not_recoverable(path, "it is being recorded right now by another recorder"))?;
     let file = OpenOptions::new()
@@ -191,25 +232,25 @@ pub fn recover(path: &Path) -> Result<Recovered> {
         .metadata()
         .map_err(|e| Error::io(format!("reading `{}`", path.display()), e))?
         .len();
+    if is_torn_head(&file, len) {
+        return discard(path).map(|()| None);
+    }
     let (layout, track, audio) = match read_head(&file, path)? {
         Head::Finalized => {
-            return Ok(Recovered {
+            return Ok(Some(Recovered {
                 path: path.to_owned(),
                 already_finalized: true,
                 fragments: 0,
                 duration: finalized_duration(path)?,
                 dropped_bytes: 0,
                 bytes: len,
-            });
+            }));
         }
         Head::Fragmented(layout, track, audio) => (layout, track, audio),
     };
     let (fragments, end) = scan_fragments(&file, layout.fragments_start(), len, audio.is_some());
     if fragments.is_empty() {
-        return Err(not_recoverable(
-            path,
-            "it holds no complete fragment (the recording stopped within its first seconds); nothing to play",
-        ));
+        return discard(path).map(|()| None);
     }
     let mut fragments = fragments;
     let movie = Movie {
@@ -220,28 +261,35 @@ pub fn recover(path: &Path) -> Result<Recovered> {
     let end = finalize_fitting(&file, path, layout, movie, &mut fragments, end)?;
     let ticks: u64 = fragments.iter().map(|f| f.video.duration()).sum();
     let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
-    Ok(Recovered {
+    Ok(Some(Recovered {
         path: path.to_owned(),
         already_finalized: false,
         fragments: fragments.len() as u32,
         duration: ticks_to_duration(ticks),
         dropped_bytes: len - end,
         bytes,
-    })
+    }))
 }
 /// Recovers every unfinalized recording in `dir` that no recorder is writing.
-/// Returns one entry per file that needed it.
+/// Returns one entry per file that needed it. Recordings that ended before their first fragment
+/// hold nothing: they are removed without an entry (see [`recover`]).
 pub fn recover_folder(dir: &Path) -> Vec<(PathBuf, Result<Recovered>)> {
     let mut out = Vec::new();
     for path in recordings_in(dir) {
-        if !needs_recovery(&path).unwrap_or(false) {
+        let torn = File::open(&path)
+            .and_then(|f| f.metadata().map(|m| (f, m.len())))
+            .is_ok_and(|(f, len)| is_torn_head(&f, len));
+        if !torn && !needs_recovery(&path).unwrap_or(false) {
             continue;
         }
         match RecordingLock::try_acquire(&path) {
             Ok(Some(lock)) => {
                 drop(lock);
-                let result = recover(&path);
-                out.push((path, result));
+                match recover_or_discard(&path) {
+                    Ok(None) => {} // held nothing: removed
+                    Ok(Some(recovered)) => out.push((path, Ok(recovered))),
+                    Err(e) => out.push((path, Err(e))),
+                }
             }
             Ok(None) => {} // being recorded right now
             Err(e) => out.push((path, Err(e))),

@@ -6,10 +6,28 @@ use std::time::Duration;
 
 use super::pause::{PauseClock, Transition};
 use super::shared::{Captured, Shared, SOURCE_POLL};
-use crate::capture::{Frame, FrameSource, Pacer, SourceEvent};
+use crate::capture::{Frame, FrameSource, Pacer, SourceEvent, MAX_AHEAD};
 use crate::event::{Event, StopReason};
 use crate::queue::LatestSender;
 use crate::stats::Counters;
+
+/// Applies the [`MAX_AHEAD`] policy to a frame of a real-time source whose clock reads `now`:
+/// retimes it, counts it, and warns the first time.
+fn retime_if_ahead(frame: &mut Frame, now: Duration, shared: &Shared, events: &LatestSender<Event>) {
+    let Some(ahead) = frame.timestamp.checked_sub(now).filter(|a| *a > MAX_AHEAD) else {
+        return;
+    };
+    frame.timestamp = now;
+    if shared.counters.frames_retimed.fetch_add(1, Ordering::Relaxed) == 0 {
+        events.send(Event::Warning {
+            message: format!(
+                "a frame was stamped {:.1} s ahead of the recording's clock and was recorded now instead; timestamps count from the start of the recording (in microseconds for push_frame), or pass a negative one for \"now\". Later frames more than {} s ahead are retimed the same way, without a warning (see frames_retimed)",
+                ahead.as_secs_f64(),
+                MAX_AHEAD.as_secs()
+            ),
+        });
+    }
+}
 
 /// Runs the capture thread until the source ends, fails, or the recorder stops.
 pub(super) fn capture_loop(
@@ -74,6 +92,9 @@ pub(super) fn capture_loop(
                 hidden = false;
                 if clock.is_paused() {
                     continue;
+                }
+                if let Some(now) = source.now() {
+                    retime_if_ahead(&mut frame, now, shared, events);
                 }
                 frame.timestamp = clock.timeline(frame.timestamp);
                 Counters::add(&counters.frames_captured, 1);

@@ -37,7 +37,7 @@ pub(super) fn encode_loop(
                 continue;
             }
             Err(RecvTimeoutError::Disconnected) => {
-                let reason = StopReason::Failed("the capture thread ended unexpectedly".into());
+                let reason = shared.failed("the capture thread ended unexpectedly");
                 return end(stage.end_time(None), reason);
             }
         };

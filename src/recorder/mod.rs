@@ -39,7 +39,7 @@ use capture_loop::capture_loop;
 use encode_loop::encode_loop;
 use follow::{spawn_upload, Follow};
 use mux_loop::mux_loop;
-use shared::Shared;
+use shared::{run_guarded, Shared};
 
 /// Captured frames waiting for the encoder (each up to 8 MiB at 1080p): small, so memory is bounded.
 const CAPTURE_QUEUE: usize = 1;
@@ -157,14 +157,22 @@ impl Recorder {
             let (shared, events, fps) = (shared.clone(), events_tx.clone(), settings.encode.fps);
             std::thread::Builder::new()
                 .name("classrec-capture".into())
-                .spawn(move || capture_loop(source, fps, captured_tx, &shared, &events))
+                .spawn(move || {
+                    run_guarded("capture", &shared, &events, || {
+                        capture_loop(source, fps, captured_tx, &shared, &events)
+                    });
+                })
                 .map_err(spawn_failed)?
         };
         let encode = {
             let (shared, events) = (shared.clone(), events_tx.clone());
             std::thread::Builder::new()
                 .name("classrec-encode".into())
-                .spawn(move || encode_loop(captured_rx, stage, encoded_tx, &shared, &events))
+                .spawn(move || {
+                    run_guarded("encode", &shared, &events, || {
+                        encode_loop(captured_rx, stage, encoded_tx, &shared, &events)
+                    });
+                })
                 .map_err(spawn_failed)?
         };
         let (audio_thread, audio_pusher) = match audio {
@@ -174,7 +182,11 @@ impl Recorder {
                 let encoder: Box<dyn AudioEncoder> = Box::new(encoder);
                 let thread = std::thread::Builder::new()
                     .name("classrec-audio".into())
-                    .spawn(move || audio_loop(source, encoder, packets, &shared, &events))
+                    .spawn(move || {
+                        run_guarded("audio", &shared, &events, || {
+                            audio_loop(source, encoder, packets, &shared, &events)
+                        });
+                    })
                     .map_err(spawn_failed)?;
                 (Some(thread), audio_pusher)
             }
@@ -201,7 +213,12 @@ impl Recorder {
             let size = (settings.encode.width, settings.encode.height);
             std::thread::Builder::new()
                 .name("classrec-mux".into())
-                .spawn(move || mux_loop(encoded_rx, writer, lock, size, growth_tx, &shared, &events_tx))
+                .spawn(move || {
+                    run_guarded("mux", &shared, &events_tx, || {
+                        mux_loop(encoded_rx, writer, lock, size, growth_tx, &shared, &events_tx)
+                    })
+                    .unwrap_or_else(|| Err(Error::Internal(shared.failure.get().cloned().unwrap_or_default())))
+                })
                 .map_err(spawn_failed)?
         };
         Ok(Recorder {
@@ -243,6 +260,7 @@ impl Recorder {
         let dropped = self.pusher.as_ref().map_or(0, FramePusher::dropped);
         stats.frames_captured += dropped;
         stats.frames_dropped += dropped;
+        stats.audio_pushes_retimed = self.audio_pusher.as_ref().map_or(0, AudioPusher::retimed_pushes);
         stats
     }
 
@@ -326,7 +344,7 @@ impl Recorder {
         let result = threads
             .mux
             .join()
-            .unwrap_or_else(|_| Err(Error::Internal("the mux thread panicked".into())));
+            .unwrap_or_else(|_| Err(Error::Internal("the mux thread ended unexpectedly".into())));
         if let Some(pusher) = &self.pusher {
             pusher.close();
         }

@@ -57,9 +57,7 @@ pub(super) fn mux_loop(
                 video_end = Some((Some(at), reason));
                 continue;
             }
-            Err(_) => {
-                break video_end.unwrap_or((None, StopReason::Failed("the encode thread ended unexpectedly".into())))
-            }
+            Err(_) => break video_end.unwrap_or_else(|| (None, shared.failed("the encode thread ended unexpectedly"))),
         };
         match written {
             Ok(Some(fragment)) => committed(fragment),
@@ -85,7 +83,7 @@ pub(super) fn mux_loop(
     if let Err(e) = finished {
         events.send(Event::Error {
             message: format!(
-                "{e}; the file stays playable as fragmented MP4 and classrec::recover can finish it later"
+                "{e}; the file stays playable as fragmented MP4 and is recovered on the next start in its folder"
             ),
         });
         return Err(e);

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use crate::capture::Frame;
 use crate::encode::{AudioPacket, Sample, TrackInfo};
-use crate::event::StopReason;
+use crate::error::{catch_quietly, panic_text};
+use crate::event::{Event, StopReason};
+use crate::queue::LatestSender;
 use crate::stats::Counters;
 
 /// How long a source may block before the capture thread checks for stop/pause.
@@ -28,12 +30,44 @@ pub(super) struct Shared {
     /// The latest picture's time (ns): a sound source in virtual time waits for it, so it does not
     /// run far ahead and pile up in the muxer.
     pub video_progress: AtomicU64,
+    /// Why a thread failed (a caught panic), once one has: the recording's stop reason.
+    pub failure: OnceLock<String>,
 }
 
 impl Shared {
     pub(super) fn request_stop(&self) {
         self.stop_requested_at.get_or_init(Instant::now);
         self.stop.store(true, Ordering::Release);
+    }
+
+    /// The stop reason when a stage ended unexpectedly: the failure a thread reported, else
+    /// `otherwise`.
+    pub(super) fn failed(&self, otherwise: &str) -> StopReason {
+        StopReason::Failed(self.failure.get().cloned().unwrap_or_else(|| otherwise.to_owned()))
+    }
+}
+
+/// Runs a recorder thread's `body`. A panic (a bug in classrec or in a source) is never silent:
+/// it becomes an [`Event::Error`], the recording's stop reason, and a stop request, so the other
+/// threads finalize what was written. `None` when it panicked.
+pub(super) fn run_guarded<T>(
+    thread: &str,
+    shared: &Shared,
+    events: &LatestSender<Event>,
+    body: impl FnOnce() -> T,
+) -> Option<T> {
+    match catch_quietly(body) {
+        Ok(value) => Some(value),
+        Err(panic) => {
+            let message = format!(
+                "internal error in the {thread} thread (please report): {}; the recording stops and what was written is kept",
+                panic_text(&*panic)
+            );
+            let _ = shared.failure.set(message.clone());
+            events.send(Event::Error { message });
+            shared.request_stop();
+            None
+        }
     }
 }
 

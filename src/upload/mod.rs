@@ -126,9 +126,15 @@ impl Uploader {
         .without_upload_id()
     }
 
-    /// A URL that plays the object for `ttl` without credentials.
-    pub fn presign_get(&self, key: &str, ttl: Duration) -> String {
-        self.link.target.presign_get(key, ttl)
+    /// A URL that plays the object for `ttl` without credentials. An empty key (or one of only
+    /// slashes) is refused: it would sign the bucket's root.
+    pub fn presign_get(&self, key: &str, ttl: Duration) -> Result<String> {
+        if key.trim_matches('/').is_empty() {
+            return Err(Error::InvalidConfig(format!(
+                "the key `{key}` names no object; pass an object's key, e.g. from the listing"
+            )));
+        }
+        Ok(self.link.target.presign_get(key, ttl))
     }
 
     /// Uploads a finished recording (resuming its journal if it has one).
@@ -253,7 +259,7 @@ impl Uploader {
             }
         }
         Err(Error::Upload(format!(
-            "the recording `{}` ended without being finalized; Uploader::resume_pending will finish its upload",
+            "the recording `{}` ended without being finalized; resuming the pending uploads (on the next start) will finish its upload",
             path.display()
         )))
     }

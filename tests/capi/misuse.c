@@ -13,29 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "classrec.h"
-
-static int failures = 0;
-
-#define CHECK(cond, what)                                                                          \
-  do {                                                                                             \
-    if (cond) {                                                                                    \
-      printf("ok - %s\n", what);                                                                   \
-    } else {                                                                                       \
-      printf("not ok - %s (%s:%d)\n", what, __FILE__, __LINE__);                                   \
-      failures++;                                                                                  \
-    }                                                                                              \
-  } while (0)
-
-#define CHECK_RESULT(call, expected, what)                                                         \
-  do {                                                                                             \
-    classrec_result got_ = (call);                                                                 \
-    if (got_ != (expected)) {                                                                      \
-      printf("#   got %u (%s), expected %u\n", (unsigned)got_, classrec_result_name(got_),         \
-             (unsigned)(expected));                                                                \
-    }                                                                                              \
-    CHECK(got_ == (expected), what);                                                               \
-  } while (0)
+#include "check.h"
 
 static atomic_int frees = 0;
 static void count_free(void *user_data) {
@@ -46,11 +24,6 @@ static void count_free(void *user_data) {
 static void ignore_event(void *user_data, const classrec_event *event) {
   (void)user_data;
   (void)event;
-}
-
-static void sleep_ms(long ms) {
-  struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&t, NULL);
 }
 
 /* Starting with bad configurations: the code, the message, an untouched out-param, and
@@ -89,28 +62,28 @@ static void bad_configurations(const char *dir) {
   CHECK_RESULT(classrec_recorder_start("[1, 2]", NULL, NULL, NULL, &rec, error, sizeof error),
                CLASSREC_RESULT_INVALID_JSON, "an array is INVALID_JSON");
 
-  snprintf(json, sizeof json, "{\"out_dir\": \"%s/zero\", \"fps\": 0}", dir);
+  snprintf(json, sizeof json, "{\"source\": {\"kind\": \"pushed\"}, \"out_dir\": \"%s/zero\", \"fps\": 0}", dir);
   atomic_store(&frees, 0);
   CHECK_RESULT(classrec_recorder_start(json, ignore_event, NULL, count_free, &rec, error, sizeof error),
                CLASSREC_RESULT_INVALID_CONFIG, "fps 0 is INVALID_CONFIG");
   CHECK(strstr(error, "fps") != NULL, "... and the message names fps");
   CHECK(atomic_load(&frees) == 1, "... and user_data is released exactly once");
 
-  snprintf(json, sizeof json, "{\"out_dir\": \"%s/big\", \"size\": [100000, 100000]}", dir);
+  snprintf(json, sizeof json, "{\"source\": {\"kind\": \"pushed\"}, \"out_dir\": \"%s/big\", \"size\": [100000, 100000]}", dir);
   CHECK_RESULT(classrec_recorder_start(json, NULL, NULL, NULL, &rec, error, sizeof error),
                CLASSREC_RESULT_INVALID_CONFIG, "a huge size is INVALID_CONFIG");
 
-  snprintf(json, sizeof json, "{\"out_dir\": \"%s/rate\", \"bitrate_kbps\": 1}", dir);
+  snprintf(json, sizeof json, "{\"source\": {\"kind\": \"pushed\"}, \"out_dir\": \"%s/rate\", \"bitrate_kbps\": 1}", dir);
   CHECK_RESULT(classrec_recorder_start(json, NULL, NULL, NULL, &rec, error, sizeof error),
                CLASSREC_RESULT_INVALID_CONFIG, "bitrate 1 kbps is INVALID_CONFIG");
 
-  CHECK_RESULT(classrec_recorder_start("{\"out_dir\": \"/proc/classrec-cannot-exist\"}", NULL, NULL, NULL, &rec,
+  CHECK_RESULT(classrec_recorder_start("{\"source\": {\"kind\": \"pushed\"}, \"out_dir\": \"/proc/classrec-cannot-exist\"}", NULL, NULL, NULL, &rec,
                                        error, sizeof error),
                CLASSREC_RESULT_UNWRITABLE, "an unwritable folder is UNWRITABLE");
   CHECK(strstr(error, "/proc/classrec-cannot-exist") != NULL, "... and the message names the folder");
 
   snprintf(json, sizeof json,
-           "{\"out_dir\": \"%s/student\", \"class\": {\"sdkappid\": 1, \"class_id\": 2, \"teacher_id\": \"t\", "
+           "{\"source\": {\"kind\": \"pushed\"}, \"out_dir\": \"%s/student\", \"class\": {\"sdkappid\": 1, \"class_id\": 2, \"teacher_id\": \"t\", "
            "\"user_id\": \"s\", \"role\": \"student\"}}",
            dir);
   CHECK_RESULT(classrec_recorder_start(json, NULL, NULL, NULL, &rec, error, sizeof error),
@@ -436,6 +409,5 @@ int main(int argc, char **argv) {
   synthetic_recorder(argv[1]);
   user_data_lives_until_free(argv[1]);
   uploader(argv[1]);
-  printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
-  return failures ? 1 : 0;
+  return checks_done();
 }

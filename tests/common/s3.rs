@@ -159,7 +159,7 @@ impl S3Server {
     /// GETs an object through a presigned URL.
     pub fn get(&self, key: &str) -> Vec<u8> {
         let uploader = Uploader::new(&self.config("")).unwrap();
-        let url = uploader.presign_get(key, Duration::from_secs(300));
+        let url = uploader.presign_get(key, Duration::from_secs(300)).unwrap();
         let mut response = ureq::get(&url).call().expect("GET the object");
         response.body_mut().with_config().limit(1 << 31).read_to_vec().unwrap()
     }

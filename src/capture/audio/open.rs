@@ -37,6 +37,7 @@ pub enum AudioSourceConfig {
     },
     /// PCM pushed by the host (`Recorder::audio_pusher`, `classrec_recorder_push_audio`): the
     /// recommended path for the classroom client, which holds the call's echo-cancelled mix.
+    #[serde(deserialize_with = "crate::capture::no_fields")]
     Pushed,
     /// Captured from devices: the system audio (loopback), the microphone, or both mixed.
     Capture {

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use super::resample::StreamResampler;
 use super::{check_pcm, convert_channels, frames_to_time, AudioChunk, AudioEvent, AudioSource, Pcm, AUDIO_RATE};
-use crate::capture::Clock;
+use crate::capture::{Clock, MAX_AHEAD};
 use crate::error::{Error, Result};
 
 /// How much audio (at 48 kHz) may wait for the recorder before the oldest is dropped: 2 s.
@@ -46,6 +46,8 @@ struct Shared {
     closed: AtomicBool,
     /// Sample frames (at 48 kHz) dropped because the queue was full.
     dropped: AtomicU64,
+    /// Pushes stamped more than [`MAX_AHEAD`] ahead of the clock, placed at "now" instead.
+    retimed: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -79,6 +81,7 @@ impl PushedAudio {
             ready: Condvar::new(),
             closed: AtomicBool::new(false),
             dropped: AtomicU64::new(0),
+            retimed: AtomicU64::new(0),
         });
         Ok((AudioPusher { shared: shared.clone() }, PushedAudio { shared }))
     }
@@ -88,7 +91,8 @@ impl AudioPusher {
     /// Adds interleaved PCM to the recording. `sample_rate` is 8000 to 48000 Hz, `channels` 1 or 2
     /// (converted to the track's). `timestamp` is the first sample's time on the recording's clock
     /// (time since the recording started); `None` means right after the previous push (for the
-    /// first push: ending now). Never blocks: if the recorder is behind, the oldest queued audio is
+    /// first push: ending now). A push stamped more than [`MAX_AHEAD`] (1 s) ahead of the clock is
+    /// placed to end now instead, and counted (`Stats::audio_pushes_retimed`). Never blocks: if the recorder is behind, the oldest queued audio is
     /// dropped and counted.
     pub fn push(&self, samples: Pcm<'_>, sample_rate: u32, channels: u16, timestamp: Option<Duration>) -> Result<()> {
         let shared = &*self.shared;
@@ -113,6 +117,15 @@ impl AudioPusher {
         pcm.iter_mut().filter(|x| !x.is_finite()).for_each(|x| *x = 0.0);
         let pcm = convert_channels(pcm, channels, shared.channels);
 
+        let now = shared.clock.now();
+        let timestamp = timestamp.map(|t| {
+            if t.saturating_sub(now) > MAX_AHEAD {
+                shared.retimed.fetch_add(1, Ordering::Relaxed);
+                now.saturating_sub(duration) // as a first push without a timestamp: ending now
+            } else {
+                t
+            }
+        });
         let mut state = lock(&shared.state);
         let start = timestamp
             .or(state.next_time)
@@ -151,6 +164,11 @@ impl AudioPusher {
     /// Sample frames (at 48 kHz) dropped so far because the recorder fell more than 2 s behind.
     pub fn dropped_samples(&self) -> u64 {
         self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Pushes stamped more than [`MAX_AHEAD`] ahead of the clock, placed at "now" instead.
+    pub fn retimed_pushes(&self) -> u64 {
+        self.shared.retimed.load(Ordering::Relaxed)
     }
 
     /// Refuses further pushes (the recording stopped): they return [`Error::Stopped`]. The source
@@ -261,6 +279,22 @@ mod tests {
     }
 
     #[test]
+    fn a_push_stamped_far_ahead_ends_now_and_is_counted() {
+        let (pusher, mut source) = PushedAudio::new(1, Clock::start()).unwrap();
+        for ahead in [Duration::from_secs(3600), Duration::MAX] {
+            pusher.push(Pcm::S16(&[100; 480]), 48_000, 1, Some(ahead)).unwrap();
+        }
+        assert_eq!(pusher.retimed_pushes(), 2);
+        for chunk in drain(&mut source) {
+            assert!(
+                chunk.timestamp.unwrap() < Duration::from_secs(1),
+                "{:?}",
+                chunk.timestamp
+            );
+        }
+    }
+
+    #[test]
     fn the_first_push_without_timestamp_ends_now() {
         let clock = Clock::start();
         std::thread::sleep(Duration::from_millis(50));
@@ -274,7 +308,11 @@ mod tests {
 
     #[test]
     fn sixteen_khz_is_resampled_with_times_that_match_the_samples() {
-        let (pusher, mut source) = PushedAudio::new(1, Clock::start()).unwrap();
+        // A clock that has run 3 s: pushes stamped 0..2 s are in its past, not ahead of it.
+        let clock = Clock {
+            start: std::time::Instant::now() - Duration::from_secs(3),
+        };
+        let (pusher, mut source) = PushedAudio::new(1, clock).unwrap();
         // 2 s of 440 Hz at 16 kHz in 10 ms pushes, stamped as a client would.
         for k in 0..200 {
             let pcm = s16_tone(16_000, 440.0, 160, k * 160);

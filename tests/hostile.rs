@@ -1,0 +1,128 @@
+//! A stage that fails by a bug is never silent: a panic in a recorder thread becomes an
+//! `Event::Error`, the recording's stop reason, and a stop; what was written is finalized.
+
+mod common;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use classrec::{Event, Frame, FrameSource, Recorder, RecorderConfig, SourceEvent, StopReason};
+use common::{decode_errors, TempDir};
+
+/// Good frames (in virtual time), then frame number `bad_at` as `bad` makes it.
+struct Hostile {
+    next: u64,
+    bad_at: u64,
+    bad: fn(Frame) -> Frame,
+}
+
+impl FrameSource for Hostile {
+    fn size_hint(&self) -> Option<(u32, u32)> {
+        Some((64, 48))
+    }
+
+    fn next_event(&mut self, _timeout: Duration) -> classrec::Result<SourceEvent> {
+        let i = self.next;
+        self.next += 1;
+        let frame = Frame {
+            width: 64,
+            height: 48,
+            stride: 64 * 4,
+            data: vec![(i * 9) as u8; 64 * 48 * 4],
+            timestamp: Duration::from_millis(i * 100),
+        };
+        Ok(SourceEvent::Frame(if i == self.bad_at {
+            (self.bad)(frame)
+        } else {
+            frame
+        }))
+    }
+
+    fn now(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// What classrec logged (the `log` facade), for the checks that a caught panic is logged.
+static LOGGED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        LOGGED
+            .lock()
+            .unwrap()
+            .push(format!("{} {}", record.target(), record.args()));
+    }
+    fn flush(&self) {}
+}
+
+fn record(name: &str, bad: fn(Frame) -> Frame) -> (TempDir, classrec::Recording, Vec<Event>) {
+    let _ = log::set_logger(&Capture).map(|()| log::set_max_level(log::LevelFilter::Debug));
+    let dir = TempDir::new(name);
+    let config = RecorderConfig {
+        out_dir: Some(dir.path().to_owned()),
+        size: Some((64, 48)),
+        fragment_interval_ms: 500,
+        ..RecorderConfig::default()
+    };
+    let source = Hostile {
+        next: 0,
+        bad_at: 30,
+        bad,
+    };
+    let mut recorder = Recorder::start_with_source(config, Box::new(source)).unwrap();
+    let events = recorder.events();
+    let recording = recorder.wait().expect("the file is finalized although a stage failed");
+    let events = events.try_iter().collect();
+    (dir, recording, events)
+}
+
+fn check_failure_is_reported(thread: &str, recording: &classrec::Recording, events: &[Event]) {
+    let errors: Vec<&String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Error { message } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(errors.len(), 1, "one Error event: {events:?}");
+    assert!(errors[0].contains(thread), "{}", errors[0]);
+    assert!(
+        matches!(&recording.stop_reason, StopReason::Failed(m) if m == errors[0]),
+        "{:?}",
+        recording.stop_reason
+    );
+    assert!(recording.bytes > 0 && recording.duration >= Duration::from_secs(2));
+    // The panic went to the log (target `classrec`), not to stderr with a backtrace.
+    let logged = LOGGED.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert!(
+        logged
+            .iter()
+            .any(|m| m.starts_with("classrec caught a panic") && m.contains(&format!("classrec-{thread}"))),
+        "{logged:?}"
+    );
+    assert_eq!(decode_errors(&recording.path), "", "what came before the failure plays");
+}
+
+#[test]
+fn an_encode_thread_panic_is_an_error_event_and_a_failed_recording() {
+    // A frame whose buffer is shorter than its size says: the encode stage slices past its end.
+    let (_dir, recording, events) = record("panic-encode", |mut f| {
+        f.width = 32;
+        f.stride = 32 * 4;
+        f.height = 4000;
+        f
+    });
+    check_failure_is_reported("encode", &recording, &events);
+}
+
+#[test]
+fn a_source_that_panics_is_an_error_event_and_a_failed_recording() {
+    let (_dir, recording, events) = record("panic-capture", |_| panic!("a source bug"));
+    check_failure_is_reported("capture", &recording, &events);
+}
