@@ -35,7 +35,10 @@ fn on_a_terminal(args: &[String], env: &[(&str, &str)]) -> String {
         .stdin(Stdio::null())
         .output()
         .expect("run script (util-linux)");
-    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    // The line is drawn with wrapping off (`ESC [?7l` … `ESC [?7h`): take those out.
+    let shown = String::from_utf8_lossy(&out.stdout)
+        .replace("\x1b[?7l", "")
+        .replace("\x1b[?7h", "");
     assert!(out.status.success(), "record failed on a terminal:\n{shown}");
     shown
 }

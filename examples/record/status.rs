@@ -4,8 +4,9 @@
 //! rec 00:12 | 1.4 MiB | 6 fragments safe | upload 37% | callback waiting
 //! ```
 //!
-//! It is redrawn in place (`\r`, then erase to the end of the line) twice a second, from the
-//! recorder's events alone: a still slide costs this thread two wake-ups a second and nothing else.
+//! It is redrawn in place (`\r`, then erase to the end of the line; cut, not wrapped, where the
+//! terminal is narrower) twice a second, from the recorder's events alone: a still slide costs
+//! this thread two wake-ups a second and nothing else.
 //! Messages (warnings, errors, `--verbose` events) are printed on lines of their own above it.
 
 use std::io::Write;
@@ -18,6 +19,10 @@ use crate::units::{clock, size};
 
 /// How often the line is redrawn.
 pub const REDRAW: Duration = Duration::from_millis(500);
+/// Line wrapping off and on again (DECAWM): a line wider than the terminal is cut at its right
+/// edge instead of wrapping, which `\r` could not redraw in place.
+const NO_WRAP: &str = "\x1b[?7l";
+const WRAP: &str = "\x1b[?7h";
 
 /// What the line shows, updated from the recorder's events.
 pub struct Status {
@@ -121,7 +126,7 @@ pub fn run(
     let redraw = tick(REDRAW);
     let mut draw = |status: &Status, message: Option<String>| {
         let message = message.map(|m| format!("{m}\n")).unwrap_or_default();
-        let _ = write!(err, "\r\x1b[K{message}{}", status.line());
+        let _ = write!(err, "\r\x1b[K{message}{NO_WRAP}{}{WRAP}", status.line());
         let _ = err.flush();
     };
     draw(&status, None);
