@@ -338,8 +338,9 @@ fn run(options: Options) -> Result<serde_json::Value, classrec::Error> {
     // plain lines, as scripts expect.
     let (stopped_tx, stopped_rx) = std::sync::mpsc::channel::<()>();
     let (done, done_rx) = crossbeam_channel::bounded::<()>(0);
+    let terminal = std::io::stderr().is_terminal();
     let printer = std::thread::spawn(move || {
-        if std::io::stderr().is_terminal() {
+        if terminal {
             return status::run(events, done_rx, stopped_tx, line, verbose);
         }
         for event in events {
@@ -386,10 +387,13 @@ fn run(options: Options) -> Result<serde_json::Value, classrec::Error> {
         Ok((recording, callback, upload))
     };
     let outcome = finish();
-    // The printer finishes its line (on a terminal) before anything else is printed.
+    // On a terminal the printer ends its line (it stops at `done`) before anything else is
+    // printed. The plain printer stops at `Stopped`, which a failed recording may never send.
     drop(done);
     drop(recorder);
-    let _ = printer.join();
+    if terminal || outcome.is_ok() {
+        let _ = printer.join();
+    }
     let (recording, callback, upload) = outcome?;
     Ok(serde_json::json!({
         "upload": upload,
