@@ -12,6 +12,9 @@ use x11rb::protocol::xproto::{ConnectionExt as _, CreateGCAux, CreateWindowAux, 
 use x11rb::wrapper::ConnectionExt as _;
 
 #[allow(dead_code)]
+#[path = "../tests/common/examples.rs"]
+mod examples;
+#[allow(dead_code)]
 #[path = "../tests/common/xvfb.rs"]
 mod xvfb;
 

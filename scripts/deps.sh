@@ -26,10 +26,11 @@ install_build_deps() {
 }
 
 # ffmpeg/ffprobe: independent decoders that check every file we write; cbindgen: the C header;
-# xvfb: a real X server (with Composite) the window-capture tests start for themselves.
+# xvfb: a real X server (with Composite) the window-capture tests start for themselves;
+# chromium: a browser that plays the recordings page to the end (tests/recordings_page.rs), headless.
 install_test_deps() {
   install_build_deps
-  apt_install ffmpeg xvfb
+  apt_install ffmpeg xvfb chromium
   install_audio_test_deps
   if ! cbindgen --version 2>/dev/null | grep -q "$CBINDGEN_VERSION"; then
     echo "installing cbindgen $CBINDGEN_VERSION" >&2

@@ -1,6 +1,8 @@
 //! Helpers for integration tests: temporary folders, and FFmpeg as an independent checker.
 #![allow(dead_code)]
 
+pub mod chromium;
+pub mod examples;
 #[cfg(target_os = "linux")]
 pub mod pulse;
 pub mod receiver;

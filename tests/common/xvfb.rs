@@ -83,25 +83,10 @@ pub struct TestWindow {
     pub id: u32,
 }
 
-/// The `x11_window` example, built once per test binary: `cargo test` compiles examples only as
-/// tests, not as the programs themselves.
+/// The `x11_window` example, built once per test binary.
 fn x11_window() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--all-features", "--example", "x11_window"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "cargo build --example x11_window failed");
-        let exe = std::env::current_exe().unwrap();
-        exe.parent()
-            .unwrap()
-            .parent()
-            .unwrap()
-            .join("examples")
-            .join("x11_window")
-    })
+    BUILT.get_or_init(|| super::examples::example("x11_window"))
 }
 
 impl TestWindow {

@@ -9,7 +9,15 @@
 //! ```
 //! Sources: `synthetic` (classroom), `synthetic:still`, `synthetic:motion`, `raw:<path or ->`,
 //! `window:<title or 0xID>` (also spelled `x11:` on Linux): a window, captured even where covered.
+//!
+//! On a terminal, a status line on stderr shows the recording as it goes (`status.rs`); the JSON
+//! line on stdout is the same either way.
 
+mod status;
+#[path = "../common/units.rs"]
+mod units;
+
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -316,13 +324,25 @@ fn run(options: Options) -> Result<serde_json::Value, classrec::Error> {
     );
     let started = Instant::now();
     let options_callback_retries = options.config.callback.as_ref().map(|c| c.retries);
+    let line = status::Status::new(
+        started,
+        options.config.upload.is_some(),
+        options.config.callback.is_some(),
+    );
     let mut recorder = Recorder::start(options.config)?;
     let events = recorder.events();
     let verbose = options.verbose;
     // The printer tells the main thread when the recording stopped by itself (no polling: a
-    // still-slide recording should cost almost nothing, this example included).
+    // still-slide recording should cost almost nothing, this example included). On a terminal it
+    // draws the status line until `done` goes (after the upload and callback); elsewhere it prints
+    // plain lines, as scripts expect.
     let (stopped_tx, stopped_rx) = std::sync::mpsc::channel::<()>();
+    let (done, done_rx) = crossbeam_channel::bounded::<()>(0);
+    let terminal = std::io::stderr().is_terminal();
     let printer = std::thread::spawn(move || {
+        if terminal {
+            return status::run(events, done_rx, stopped_tx, line, verbose);
+        }
         for event in events {
             let last = matches!(event, Event::Stopped(_));
             if last {
@@ -339,31 +359,42 @@ fn run(options: Options) -> Result<serde_json::Value, classrec::Error> {
             }
         }
     });
-    let recording = if timed {
-        let deadline = started + Duration::from_secs_f64(options.seconds);
-        let _ = stopped_rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
-        recorder.stop()
-    } else {
-        recorder.wait()
+    let mut finish = || {
+        let recording = if timed {
+            let deadline = started + Duration::from_secs_f64(options.seconds);
+            let _ = stopped_rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+            recorder.stop()
+        } else {
+            recorder.wait()
+        }?;
+        let callback =
+            options_callback_retries.map(
+                |retries| match recorder.wait_for_callback(Duration::from_secs(24 * 3600)) {
+                    Some(Ok(attempts)) => serde_json::json!({"delivered": true, "attempts": attempts}),
+                    Some(Err(e)) => {
+                        serde_json::json!({"delivered": false, "attempts": retries + 1, "error": e.to_string()})
+                    }
+                    None => {
+                        serde_json::json!({"delivered": false, "attempts": 0, "error": "the upload did not complete"})
+                    }
+                },
+            );
+        let upload = match recorder.wait_for_upload(Duration::from_secs(24 * 3600)) {
+            Some(Ok(object)) => Some(upload_json(&object)),
+            Some(Err(e)) => return Err(e),
+            None => None,
+        };
+        Ok((recording, callback, upload))
     };
-    let recording = recording?;
-    let callback =
-        options_callback_retries.map(
-            |retries| match recorder.wait_for_callback(Duration::from_secs(24 * 3600)) {
-                Some(Ok(attempts)) => serde_json::json!({"delivered": true, "attempts": attempts}),
-                Some(Err(e)) => {
-                    serde_json::json!({"delivered": false, "attempts": retries + 1, "error": e.to_string()})
-                }
-                None => serde_json::json!({"delivered": false, "attempts": 0, "error": "the upload did not complete"}),
-            },
-        );
-    let upload = match recorder.wait_for_upload(Duration::from_secs(24 * 3600)) {
-        Some(Ok(object)) => Some(upload_json(&object)),
-        Some(Err(e)) => return Err(e),
-        None => None,
-    };
+    let outcome = finish();
+    // On a terminal the printer ends its line (it stops at `done`) before anything else is
+    // printed. The plain printer stops at `Stopped`, which a failed recording may never send.
+    drop(done);
     drop(recorder);
-    let _ = printer.join();
+    if terminal || outcome.is_ok() {
+        let _ = printer.join();
+    }
+    let (recording, callback, upload) = outcome?;
     Ok(serde_json::json!({
         "upload": upload,
         "callback": callback,
