@@ -33,6 +33,11 @@ step "the crate is publishable: cargo package, and cargo doc without a warning"
 cargo package --quiet --allow-dirty
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --all-features
 
+MSRV=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
+step "the library builds with its minimum Rust, $MSRV (Cargo.toml's rust-version)"
+rustup toolchain install "$MSRV" --profile minimal >/dev/null 2>&1
+cargo "+$MSRV" check --quiet --lib --all-features --target-dir target/msrv
+
 step "the C library as installed by cargo-c, used from pkg-config and CMake"
 bash scripts/test-package.sh
 

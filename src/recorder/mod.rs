@@ -264,7 +264,7 @@ impl Recorder {
         stats
     }
 
-    /// The handle for pushing frames, when the source is [`SourceConfig::Pushed`].
+    /// The handle for pushing frames, when the source is [`crate::SourceConfig::Pushed`].
     pub fn pusher(&self) -> Option<&FramePusher> {
         self.pusher.as_ref()
     }

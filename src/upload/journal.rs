@@ -113,7 +113,7 @@ impl Journal {
         }
     }
 
-    /// Writes the journal atomically (see [`write_atomically`]).
+    /// Writes the journal atomically (see `files::write_atomically`).
     pub fn save(&self, recording: &Path) -> Result<()> {
         let path = Self::path_for(recording);
         let json = serde_json::to_vec_pretty(self).expect("a journal always serializes");
