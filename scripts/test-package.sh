@@ -22,7 +22,7 @@ PREFIX=$TMP/prefix
 VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
 step "cargo cinstall --release --prefix $PREFIX"
-cargo cinstall --quiet --release --prefix "$PREFIX"
+cargo cinstall --release --prefix "$PREFIX"
 export PKG_CONFIG_PATH
 PKG_CONFIG_PATH=$(dirname "$(find "$PREFIX" -name classrec.pc)")
 LIBDIR=$(pkg-config --variable=libdir classrec)
