@@ -85,9 +85,48 @@ fn read_head(file: &File, path: &Path) -> Result<Head> {
     ))
 }
 
+/// Bytes before the first child box in the boxes the `mp4` crate descends into.
+fn children_start(kind: &[u8; 4]) -> Option<usize> {
+    Some(match kind {
+        b"moov" | b"trak" | b"mdia" | b"minf" | b"stbl" | b"dinf" | b"edts" | b"mvex" | b"udta" => 8,
+        b"stsd" | b"dref" => 16, // version/flags, entry count
+        b"avc1" => 8 + 78,       // the visual sample entry's fields
+        b"mp4a" => 8 + 28,       // the audio sample entry's fields
+        _ => return None,
+    })
+}
+
+/// True when every box in `buf` (one box and, for containers the `mp4` crate descends into, its
+/// children) has a size of at least its header and fits in its parent. The crate loops forever on
+/// a child of size 0 (found by fuzzing `recover`), so nothing else reaches it.
+fn boxes_are_sane(buf: &[u8], depth: u32) -> bool {
+    let mut at = 0;
+    while at < buf.len() {
+        let Some(header) = buf.get(at..at + 8) else {
+            return false;
+        };
+        let size = u32::from_be_bytes(header[..4].try_into().expect("4 bytes")) as usize;
+        let kind: [u8; 4] = header[4..8].try_into().expect("4 bytes");
+        if size < 8 || size > buf.len() - at || depth > 16 {
+            return false; // also size 1 (a 64-bit size): never in a head classrec writes
+        }
+        if let Some(skip) = children_start(&kind) {
+            if skip > size || !boxes_are_sane(&buf[at + skip..at + size], depth + 1) {
+                return false;
+            }
+        }
+        at += size;
+    }
+    true
+}
+
 /// Reads size and parameter sets from a whole `moov` box, with the `mp4` crate as an independent
-/// parser. The file may be damaged, so a panic inside the parser counts as "unreadable".
+/// parser. The file may be damaged, so a panic inside the parser counts as "unreadable", and a
+/// box tree the parser could loop on is refused before it.
 fn parse_track(moov: &[u8]) -> Option<TrackInfo> {
+    if !boxes_are_sane(moov, 0) {
+        return None;
+    }
     let parse = || {
         let mut cursor = Cursor::new(moov);
         cursor.set_position(8); // the crate reads a box body positioned after its header
