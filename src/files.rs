@@ -247,6 +247,20 @@ pub(crate) fn read_at(file: &File, offset: u64, buf: &mut [u8]) -> std::io::Resu
     }
 }
 
+/// Bytes free for an unprivileged writer on the disk holding `dir`; `None` where unknown (the
+/// call failed, or no implementation for this platform yet: Windows).
+pub(crate) fn free_space(dir: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    return rustix::fs::statvfs(dir)
+        .ok()
+        .map(|s| s.f_bavail.saturating_mul(s.f_frsize));
+    #[cfg(not(unix))]
+    return {
+        let _ = dir;
+        None
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

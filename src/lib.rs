@@ -49,6 +49,16 @@ pub mod internals {
     pub use crate::mux::HybridWriter;
 }
 
+/// Entry points for the fuzz targets (`fuzz/`, `scripts/fuzz.sh`); not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Reads and checks a recorder's configuration as `classrec_recorder_start` does
+    /// (`RecorderConfig::from_json`, then every value), without starting anything.
+    pub fn config(json: &str) -> crate::Result<()> {
+        crate::RecorderConfig::from_json(json)?.resolve(None).map(|_| ())
+    }
+}
+
 pub use capture::audio::{AudioPusher, AudioSourceConfig, Pcm, PcmFormat, SyntheticSound};
 pub use capture::{
     list_windows, Frame, FramePusher, FrameSource, SourceConfig, SourceEvent, SyntheticScene, WindowInfo,

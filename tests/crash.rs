@@ -234,3 +234,22 @@ fn a_crash_before_the_first_fragment_leaves_nothing_behind() {
     let err = recover(&torn).unwrap_err().to_string();
     assert!(err.contains("removed") && !torn.exists(), "{err}");
 }
+
+/// Found by `scripts/fuzz.sh` (target `recover`): damaged heads on which the `mp4` crate looped
+/// forever: a `moov` holding a box of size 0, and a head that reads as finalized with a broken
+/// box. Recovery must answer, and quickly.
+#[test]
+fn damaged_heads_found_by_fuzzing_are_refused_not_a_hang() {
+    let dir = TempDir::new("fuzz-hang");
+    for case in ["recover-hang-zero-size-box.mp4", "recover-hang-finalized-head.mp4"] {
+        let path = dir.path().join(case);
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(case);
+        std::fs::copy(data, &path).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(recover(&path).map(|_| ()).map_err(|e| e.to_string())));
+        let outcome = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("recover answers within 10 s");
+        assert!(outcome.is_err(), "{case}: {outcome:?}");
+    }
+}

@@ -126,3 +126,60 @@ fn a_source_that_panics_is_an_error_event_and_a_failed_recording() {
     let (_dir, recording, events) = record("panic-capture", |_| panic!("a source bug"));
     check_failure_is_reported("capture", &recording, &events);
 }
+
+/// Writes the fuzz corpus seeds for `recover` (fuzz/corpus/recover): a recording while it is
+/// still fragmented (2 fragments), the same torn mid-fragment, and finalized; with and without
+/// sound. Run once by hand: `cargo test --test hostile -- --ignored write_recover_seeds`.
+#[test]
+#[ignore = "writes fuzz seeds into fuzz/corpus"]
+fn write_recover_seeds() {
+    let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/recover");
+    std::fs::create_dir_all(&seeds).unwrap();
+    for (name, audio) in [
+        ("video", None),
+        (
+            "sound",
+            Some(classrec::AudioConfig::new(classrec::AudioSourceConfig::Pushed)),
+        ),
+    ] {
+        let dir = TempDir::new("seeds");
+        let mut recorder = Recorder::start(RecorderConfig {
+            source: classrec::SourceConfig::Pushed,
+            out_dir: Some(dir.path().to_owned()),
+            size: Some((32, 32)),
+            fragment_interval_ms: 200,
+            audio,
+            ..RecorderConfig::default()
+        })
+        .unwrap();
+        let events = recorder.events();
+        let pusher = recorder.pusher().unwrap().clone();
+        let mut fragments = 0;
+        for i in 0..100u64 {
+            let pixels = vec![(i * 40) as u8; 32 * 32 * 4];
+            pusher.push_frame(&pixels, 32, 32, 128, None).unwrap();
+            if let Some(sound) = recorder.audio_pusher() {
+                sound
+                    .push(classrec::Pcm::S16(&[(i * 300) as i16; 480]), 48_000, 1, None)
+                    .unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            fragments += events
+                .try_iter()
+                .filter(|e| matches!(e, Event::FragmentCommitted(_)))
+                .count();
+            if fragments >= 2 {
+                break;
+            }
+        }
+        let fragmented = std::fs::read(recorder.path()).unwrap();
+        std::fs::write(seeds.join(format!("{name}-fragmented.mp4")), &fragmented).unwrap();
+        std::fs::write(
+            seeds.join(format!("{name}-torn.mp4")),
+            &fragmented[..fragmented.len() - 100],
+        )
+        .unwrap();
+        let recording = recorder.stop().unwrap();
+        std::fs::copy(&recording.path, seeds.join(format!("{name}-finalized.mp4"))).unwrap();
+    }
+}

@@ -2,7 +2,7 @@
 //! there, and finalize it into an ordinary MP4.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufReader, Cursor};
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -85,9 +85,48 @@ fn read_head(file: &File, path: &Path) -> Result<Head> {
     ))
 }
 
+/// Bytes before the first child box in the boxes the `mp4` crate descends into.
+fn children_start(kind: &[u8; 4]) -> Option<usize> {
+    Some(match kind {
+        b"moov" | b"trak" | b"mdia" | b"minf" | b"stbl" | b"dinf" | b"edts" | b"mvex" | b"udta" => 8,
+        b"stsd" | b"dref" => 16, // version/flags, entry count
+        b"avc1" => 8 + 78,       // the visual sample entry's fields
+        b"mp4a" => 8 + 28,       // the audio sample entry's fields
+        _ => return None,
+    })
+}
+
+/// True when every box in `buf` (one box and, for containers the `mp4` crate descends into, its
+/// children) has a size of at least its header and fits in its parent. The crate loops forever on
+/// a child of size 0 (found by fuzzing `recover`), so nothing else reaches it.
+fn boxes_are_sane(buf: &[u8], depth: u32) -> bool {
+    let mut at = 0;
+    while at < buf.len() {
+        let Some(header) = buf.get(at..at + 8) else {
+            return false;
+        };
+        let size = u32::from_be_bytes(header[..4].try_into().expect("4 bytes")) as usize;
+        let kind: [u8; 4] = header[4..8].try_into().expect("4 bytes");
+        if size < 8 || size > buf.len() - at || depth > 16 {
+            return false; // also size 1 (a 64-bit size): never in a head classrec writes
+        }
+        if let Some(skip) = children_start(&kind) {
+            if skip > size || !boxes_are_sane(&buf[at + skip..at + size], depth + 1) {
+                return false;
+            }
+        }
+        at += size;
+    }
+    true
+}
+
 /// Reads size and parameter sets from a whole `moov` box, with the `mp4` crate as an independent
-/// parser. The file may be damaged, so a panic inside the parser counts as "unreadable".
+/// parser. The file may be damaged, so a panic inside the parser counts as "unreadable", and a
+/// box tree the parser could loop on is refused before it.
 fn parse_track(moov: &[u8]) -> Option<TrackInfo> {
+    if !boxes_are_sane(moov, 0) {
+        return None;
+    }
     let parse = || {
         let mut cursor = Cursor::new(moov);
         cursor.set_position(8); // the crate reads a box body positioned after its header
@@ -157,17 +196,52 @@ fn read_fragment(file: &File, at: u64, len: u64, audio: bool) -> Option<(Fragmen
     complete.then_some((fragment, end))
 }
 
-/// The duration of a finalized MP4, read by the `mp4` crate (an independent reader). Takes no
-/// lock: a finalized file no longer changes.
+/// The largest final `moov` we read (10 hours at 60 fps with sound need about 30 MiB).
+const MAX_FINAL_MOOV: u64 = 512 << 20;
+
+/// The duration of a finalized MP4: its top-level boxes walked here, its `moov` checked
+/// ([`boxes_are_sane`]) and then read by the `mp4` crate (an independent reader), whose own
+/// file reader loops forever on some damaged files (found by fuzzing `recover`). Takes no lock:
+/// a finalized file no longer changes.
 pub(crate) fn finalized_duration(path: &Path) -> Result<Duration> {
+    let unreadable = |why: String| not_recoverable(path, format!("finalized but unreadable: {why}"));
     let file = File::open(path).map_err(|e| Error::io(format!("opening `{}`", path.display()), e))?;
     let len = file
         .metadata()
         .map_err(|e| Error::io(format!("reading `{}`", path.display()), e))?
         .len();
-    mp4::Mp4Reader::read_header(BufReader::new(file), len)
-        .map(|r| r.duration())
-        .map_err(|e| not_recoverable(path, format!("finalized but unreadable: {e}")))
+    let mut at = 0;
+    let (moov_at, moov_len) = loop {
+        let (size, kind, _) = box_at(&file, at).map_err(|e| unreadable(e.to_string()))?;
+        if size < 8 || size > len - at {
+            return Err(unreadable(format!("a box of {size} bytes at {at}")));
+        }
+        if &kind == b"moov" {
+            break (at, size);
+        }
+        at += size;
+    };
+    if moov_len > MAX_FINAL_MOOV {
+        return Err(unreadable(format!("a moov of {moov_len} bytes")));
+    }
+    let mut moov = vec![0u8; moov_len as usize];
+    read_at(&file, moov_at, &mut moov).map_err(|e| unreadable(e.to_string()))?;
+    if !boxes_are_sane(&moov, 0) {
+        return Err(unreadable("a damaged moov".into()));
+    }
+    let read = || {
+        let mut cursor = Cursor::new(&moov[..]);
+        cursor.set_position(8); // the crate reads a box body positioned after its header
+        MoovBox::read_box(&mut cursor, moov_len).map(|m| (m.mvhd.duration, m.mvhd.timescale))
+    };
+    match crate::error::catch_quietly(read) {
+        Ok(Ok((duration, timescale))) if timescale > 0 => {
+            Ok(Duration::from_secs_f64(duration as f64 / f64::from(timescale)))
+        }
+        Ok(Ok(_)) => Err(unreadable("its timescale is 0".into())),
+        Ok(Err(e)) => Err(unreadable(e.to_string())),
+        Err(_) => Err(unreadable("the mp4 reader failed on it".into())),
+    }
 }
 
 /// True when `path` is a recording left unfinalized (by a crash or power loss).

@@ -38,7 +38,7 @@ use audio_loop::audio_loop;
 use capture_loop::capture_loop;
 use encode_loop::encode_loop;
 use follow::{spawn_upload, Follow};
-use mux_loop::mux_loop;
+use mux_loop::{mux_loop, DiskWatch, Output};
 use shared::{run_guarded, Shared};
 
 /// Captured frames waiting for the encoder (each up to 8 MiB at 1080p): small, so memory is bounded.
@@ -210,12 +210,19 @@ impl Recorder {
         };
         let mux = {
             let shared = shared.clone();
-            let size = (settings.encode.width, settings.encode.height);
+            let audio_bps = settings.audio.map_or(0, |a| u64::from(a.bitrate_bps));
+            let output = Output {
+                size: (settings.encode.width, settings.encode.height),
+                disk: DiskWatch::new(
+                    settings.out_dir.clone(),
+                    u64::from(settings.encode.bitrate_bps) + audio_bps,
+                ),
+            };
             std::thread::Builder::new()
                 .name("classrec-mux".into())
                 .spawn(move || {
                     run_guarded("mux", &shared, &events_tx, || {
-                        mux_loop(encoded_rx, writer, lock, size, growth_tx, &shared, &events_tx)
+                        mux_loop(encoded_rx, writer, lock, output, growth_tx, &shared, &events_tx)
                     })
                     .unwrap_or_else(|| Err(Error::Internal(shared.failure.get().cloned().unwrap_or_default())))
                 })

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::config::{MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE};
 use crate::error::{Error, Result};
 use crate::files::{journal_path, write_atomically};
 use crate::notify::{CallbackState, ClassInfo};
@@ -105,12 +106,34 @@ impl Journal {
     pub fn load(recording: &Path) -> Result<Option<Journal>> {
         let path = Self::path_for(recording);
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
+            Ok(bytes) => Self::parse(&bytes)
                 .map(Some)
                 .map_err(|source| Error::DamagedJournal { path, source }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io(format!("reading `{}`", path.display()), e)),
         }
+    }
+
+    /// Reads a journal's bytes and checks that its numbers are ones this code can have written:
+    /// part numbers 1 to 10,000, byte ranges that do not overflow, a part size within S3's limits.
+    /// Whatever a damaged or hand-edited file holds, the upload never does arithmetic on nonsense.
+    pub fn parse(bytes: &[u8]) -> std::result::Result<Journal, serde_json::Error> {
+        let journal: Journal = serde_json::from_slice(bytes)?;
+        let bad = |what: String| Err(<serde_json::Error as serde::de::Error>::custom(what));
+        if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&journal.part_size) {
+            return bad(format!("part_size {} is outside S3's limits", journal.part_size));
+        }
+        let mut total = 0u64;
+        for part in &journal.parts {
+            if !(1..=MAX_PARTS).contains(&part.number) || part.len > MAX_PART_SIZE {
+                return bad(format!("part {} of {} bytes is not an S3 part", part.number, part.len));
+            }
+            match (part.offset.checked_add(part.len), total.checked_add(part.len)) {
+                (Some(_), Some(sum)) => total = sum,
+                _ => return bad(format!("part {} ends past any file", part.number)),
+            }
+        }
+        Ok(journal)
     }
 
     /// Writes the journal atomically (see `files::write_atomically`).
@@ -119,5 +142,37 @@ impl Journal {
         let json = serde_json::to_vec_pretty(self).expect("a journal always serializes");
         write_atomically(&path, json.as_slice())
             .map_err(|e| Error::io(format!("writing the upload journal `{}`", path.display()), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_journal_with_impossible_numbers_is_damaged_not_a_panic_later() {
+        let good = Journal::new("t".into(), "k".into(), MIN_PART_SIZE);
+        let json = serde_json::to_string(&good).unwrap();
+        assert_eq!(Journal::parse(json.as_bytes()).unwrap(), good);
+        let part = |number: u32, offset: u64, len: u64| {
+            json.replace(
+                r#""parts":[]"#,
+                &format!(r#""parts":[{{"number":{number},"offset":{offset},"len":{len},"etag":"e"}}]"#),
+            )
+        };
+        assert!(Journal::parse(part(2, 0, MIN_PART_SIZE).as_bytes()).is_ok());
+        for bad in [
+            part(0, 0, 1),
+            part(10_001, 0, 1),
+            part(2, u64::MAX, 2),
+            part(2, 0, u64::MAX),
+        ] {
+            assert!(Journal::parse(bad.as_bytes()).is_err(), "{bad}");
+        }
+        let tiny = json.replace(&format!(r#""part_size":{MIN_PART_SIZE}"#), r#""part_size":0"#);
+        assert!(Journal::parse(tiny.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .contains("part_size"));
     }
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use super::config::MAX_PARTS;
+use super::config::{MAX_PARTS, MAX_PART_SIZE};
 use super::journal::{Journal, JournalPart, UploadState};
 use super::link::Link;
 use super::retry::{retry, Retried, RetryPolicy};
@@ -46,12 +46,21 @@ fn plan_on_commit(head_end: Option<u64>, next: PartSpan, part_size: u64, end: u6
     match head_end {
         None if end >= part_size => Step::SetHead(end),
         None => Step::Wait,
-        Some(_) if end >= next.offset.saturating_add(part_size) && next.number < MAX_PARTS => Step::Upload(PartSpan {
-            len: end - next.offset,
-            ..next
-        }),
+        Some(_) if end >= next.offset.saturating_add(grown(part_size, next.number)) && next.number < MAX_PARTS => {
+            Step::Upload(PartSpan {
+                len: end - next.offset,
+                ..next
+            })
+        }
         Some(_) => Step::Wait,
     }
+}
+
+/// The smallest size of part `number`: it doubles every 1,000 parts (up to S3's 5 GiB), so the
+/// 10,000 parts S3 allows hold about 5 TB from 5 MiB parts: a 10-hour class at 50 Mbit/s (225 GB)
+/// fits, and no part grows past 5 GiB.
+fn grown(part_size: u64, number: u16) -> u64 {
+    part_size.saturating_mul(1 << (number / 1000)).min(MAX_PART_SIZE)
 }
 
 /// The parts still to send once the file is final at `size`: the tail from `next.offset` (if
@@ -407,6 +416,18 @@ mod tests {
         assert_eq!(step, Step::Wait);
         let (tail, _) = plan_finish(MIN_PART_SIZE, next(MAX_PARTS, 100 * MIB), 300 * MIB);
         assert_eq!(tail.unwrap().len, 200 * MIB);
+    }
+
+    #[test]
+    fn ten_hours_at_50_mbit_s_fit_in_s3s_part_limits() {
+        let ends: Vec<u64> = (1..=18_000u64).map(|i| i * 12_500_000).collect(); // 2 s fragments
+        let parts = plan(&ends, 18_000 * 12_500_000);
+        let largest = parts.iter().map(|p| p.len).max().unwrap();
+        assert!(
+            parts.len() <= usize::from(MAX_PARTS) && largest <= MAX_PART_SIZE,
+            "{} parts, {largest}",
+            parts.len()
+        );
     }
 
     #[test]

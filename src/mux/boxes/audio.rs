@@ -127,20 +127,26 @@ fn descriptor(buf: &mut Vec<u8>, tag: u8, body: impl FnOnce(&mut Vec<u8>)) {
     }
 }
 
+/// fdk-aac's mono 64 kbit/s track, as the tests describe it.
+#[cfg(test)]
+pub(super) fn mono_64k() -> AudioTrackInfo {
+    AudioTrackInfo {
+        sample_rate: 48_000,
+        channels: 1,
+        bitrate: 64_000,
+        asc: vec![0x11, 0x88],
+        frame_len: 1024,
+        priming: 2048,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn esds_carries_the_asc_in_the_decoder_config() {
-        let track = AudioTrackInfo {
-            sample_rate: 48_000,
-            channels: 1,
-            bitrate: 64_000,
-            asc: vec![0x11, 0x88],
-            frame_len: 1024,
-            priming: 2048,
-        };
+        let track = mono_64k();
         let mut buf = vec![];
         esds(&mut buf, &track);
         #[rustfmt::skip]

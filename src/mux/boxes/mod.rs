@@ -7,6 +7,8 @@
 //! assemble them.
 
 mod audio;
+#[cfg(test)]
+mod long_tests;
 mod movie;
 mod video;
 
