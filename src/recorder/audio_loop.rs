@@ -24,18 +24,18 @@ const VIRTUAL_LEAD: Duration = Duration::from_secs(2);
 pub(super) fn audio_loop(
     mut source: Box<dyn AudioSource>,
     mut encoder: Box<dyn AudioEncoder>,
-    packets: Sender<Encoded>,
+    packets: &Sender<Encoded>,
     shared: &Shared,
     events: &LatestSender<Event>,
 ) {
     let channels = encoder.info().channels;
-    let result = run(&mut *source, &mut *encoder, channels, &packets, shared, events);
+    let result = run(&mut *source, &mut *encoder, channels, packets, shared, events);
     if let Err(e) = result {
         events.send(Event::Warning {
             message: format!("sound: {e}; the rest of the recording is silent"),
         });
         // Silence to the end, so the file still has a sound track as long as the picture.
-        let _ = finish_silent(&mut *encoder, channels, &packets, shared);
+        let _ = finish_silent(&mut *encoder, channels, packets, shared);
     }
 }
 

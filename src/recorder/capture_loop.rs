@@ -33,7 +33,7 @@ fn retime_if_ahead(frame: &mut Frame, now: Duration, shared: &Shared, events: &L
 pub(super) fn capture_loop(
     mut source: Box<dyn FrameSource>,
     fps: u32,
-    frames: LatestSender<Captured>,
+    frames: &LatestSender<Captured>,
     shared: &Shared,
     events: &LatestSender<Event>,
 ) {

@@ -12,7 +12,7 @@ use crate::stats::Counters;
 pub(super) fn encode_loop(
     frames: Receiver<Captured>,
     mut stage: EncodeStage,
-    samples: Sender<Encoded>,
+    samples: &Sender<Encoded>,
     shared: &Shared,
     events: &LatestSender<Event>,
 ) {

@@ -158,8 +158,11 @@ impl Recorder {
             std::thread::Builder::new()
                 .name("classrec-capture".into())
                 .spawn(move || {
+                    // The queue outlives the guarded body: the next stage sees it close only after
+                    // a panic's reason is in `shared` (see `run_guarded`).
+                    let frames = captured_tx;
                     run_guarded("capture", &shared, &events, || {
-                        capture_loop(source, fps, captured_tx, &shared, &events)
+                        capture_loop(source, fps, &frames, &shared, &events)
                     });
                 })
                 .map_err(spawn_failed)?
@@ -169,8 +172,9 @@ impl Recorder {
             std::thread::Builder::new()
                 .name("classrec-encode".into())
                 .spawn(move || {
+                    let samples = encoded_tx; // outlives the guarded body, as above
                     run_guarded("encode", &shared, &events, || {
-                        encode_loop(captured_rx, stage, encoded_tx, &shared, &events)
+                        encode_loop(captured_rx, stage, &samples, &shared, &events)
                     });
                 })
                 .map_err(spawn_failed)?
@@ -184,7 +188,7 @@ impl Recorder {
                     .name("classrec-audio".into())
                     .spawn(move || {
                         run_guarded("audio", &shared, &events, || {
-                            audio_loop(source, encoder, packets, &shared, &events)
+                            audio_loop(source, encoder, &packets, &shared, &events)
                         });
                     })
                     .map_err(spawn_failed)?;
