@@ -1,60 +1,96 @@
-//! Per-stage costs at 720p and 1080p on the synthetic classroom: BGRA→I420 conversion,
-//! letter-boxing, unchanged-frame detection, OpenH264 encoding (screen and camera tuning), and
-//! muxing into the crash-safe MP4.
+//! Per-stage costs at 720p and 1080p: making pictures (BGRA → I420 with the unchanged-strip
+//! check, on a frame where everything, a little, or nothing changed; letter-boxing), a host's
+//! `push_frame`, OpenH264 encoding (screen and camera tuning), and muxing into the crash-safe MP4.
 //! Run: `cargo bench --features bench --bench stages`.
 
 use std::time::Duration;
 
-use classrec::capture::SyntheticSource;
-use classrec::internals::{H264Encoder, H264Settings, HybridWriter, PictureMaker, Sample, TrackInfo};
-use classrec::{ContentType, Frame, SyntheticScene};
+use classrec::capture::{Clock, PushedSource, SyntheticSource};
+use classrec::internals::{H264Encoder, H264Settings, HybridWriter, Sample, TrackInfo};
+use classrec::{ContentType, Frame, FrameSource, PictureMaker, SyntheticScene};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 const SIZES: [(u32, u32); 2] = [(1280, 720), (1920, 1080)];
 
-fn classroom_frames(w: u32, h: u32, n: u64) -> Vec<Frame> {
-    let mut scene = SyntheticSource::new(w, h, 15, SyntheticScene::Classroom, None, None);
-    (0..n)
-        .map(|i| Frame {
-            width: w,
-            height: h,
-            stride: w as usize * 4,
-            data: scene.render(i * 7),
-            timestamp: Duration::from_millis(i * 66),
-        })
-        .collect()
+/// `n` frames of `scene`, `step` frames apart, as BGRA buffers.
+fn frames(scene: SyntheticScene, (w, h): (u32, u32), n: u64, step: u64) -> Vec<Vec<u8>> {
+    let mut source = SyntheticSource::new(w, h, 15, scene, None, None);
+    (0..n).map(|i| source.render(i * step).to_vec()).collect()
 }
 
-fn conversion(c: &mut Criterion) {
-    let mut group = c.benchmark_group("bgra_to_i420");
-    for (w, h) in SIZES {
-        let frame = &classroom_frames(w, h, 1)[0];
-        let mut maker = PictureMaker::new(w, h);
-        group.throughput(Throughput::Elements(1));
-        group.bench_function(BenchmarkId::from_parameter(format!("{w}x{h}")), |b| {
-            b.iter(|| maker.make(frame).unwrap())
-        });
+/// Frame `i` of `pixels`, a `w` x `h` BGRA picture.
+fn frame(pixels: &[u8], (w, h): (u32, u32), i: u64) -> Frame<'_> {
+    Frame {
+        width: w,
+        height: h,
+        stride: w as usize * 4,
+        data: pixels,
+        timestamp: Duration::from_millis(i * 66),
     }
-    // A 1600x900 window letter-boxed into 1080p: scaling plus conversion.
-    let frame = &classroom_frames(1600, 900, 1)[0];
-    let mut maker = PictureMaker::new(1920, 1080);
-    group.bench_function("letterbox_1600x900_into_1920x1080", |b| {
-        b.iter(|| maker.make(frame).unwrap())
+}
+
+/// Making a picture from a frame that alternates between `inputs`, cycling.
+fn bench_making(
+    c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: String,
+    inputs: &[Vec<u8>],
+    source: (u32, u32),
+    output: (u32, u32),
+) {
+    let mut maker = PictureMaker::new(output.0, output.1);
+    let mut i = 0u64;
+    c.bench_function(name, |b| {
+        b.iter(|| {
+            i += 1;
+            maker
+                .make(&frame(&inputs[i as usize % inputs.len()], source, i))
+                .unwrap()
+        })
     });
+}
+
+fn making_pictures(c: &mut Criterion) {
+    let mut group = c.benchmark_group("picture");
+    group.throughput(Throughput::Elements(1));
+    for size in SIZES {
+        let name = |what: &str| format!("{what}/{}x{}", size.0, size.1);
+        // Every row moves (panning): every strip is converted.
+        let motion = frames(SyntheticScene::FullMotion, size, 2, 1);
+        bench_making(&mut group, name("all_changed"), &motion, size, size);
+        // The classroom's next frame: the pointer and the small video moved.
+        let classroom = frames(SyntheticScene::Classroom, size, 2, 1);
+        bench_making(&mut group, name("pointer_and_video_moved"), &classroom, size, size);
+        // The same frame again: one hashing pass.
+        bench_making(&mut group, name("unchanged"), &classroom[..1], size, size);
+    }
+    let window = (1600, 900);
+    let motion = frames(SyntheticScene::FullMotion, window, 2, 1);
+    bench_making(
+        &mut group,
+        "letterbox_1600x900_into_1920x1080".into(),
+        &motion,
+        window,
+        (1920, 1080),
+    );
     group.finish();
 }
 
-fn unchanged_detection(c: &mut Criterion) {
-    let mut group = c.benchmark_group("unchanged_detection");
-    for (w, h) in SIZES {
-        let a = &classroom_frames(w, h, 1)[0];
-        let b = a.clone();
-        // What the encoder does per frame (one hash), and the comparison it replaced.
-        group.bench_function(BenchmarkId::new("fingerprint", format!("{w}x{h}")), |bench| {
-            bench.iter(|| a.fingerprint())
-        });
-        group.bench_function(BenchmarkId::new("compare_with_previous", format!("{w}x{h}")), |bench| {
-            bench.iter(|| assert!(a.same_picture(&b)))
+/// What `push_frame` costs the host's thread at 1080p: the picture is made there.
+fn pushing(c: &mut Criterion) {
+    let mut group = c.benchmark_group("push_frame");
+    let (w, h) = (1920, 1080);
+    let (pusher, mut source) = PushedSource::new(Clock::start());
+    source.set_output_size(w, h);
+    let motion = frames(SyntheticScene::FullMotion, (w, h), 2, 1);
+    let mut i = 0usize;
+    for (name, inputs) in [("all_changed", &motion[..]), ("unchanged", &motion[..1])] {
+        group.bench_function(format!("{name}/{w}x{h}"), |b| {
+            b.iter(|| {
+                i += 1;
+                pusher
+                    .push_frame(&inputs[i % inputs.len()], w, h, w as usize * 4, None)
+                    .unwrap()
+            })
         });
     }
     group.finish();
@@ -64,7 +100,7 @@ fn encoding(c: &mut Criterion) {
     let mut group = c.benchmark_group("encode");
     group.sample_size(20);
     for (w, h) in SIZES {
-        let frames = classroom_frames(w, h, 8);
+        let inputs = frames(SyntheticScene::Classroom, (w, h), 8, 7);
         for content in [ContentType::Screen, ContentType::Camera] {
             let mut encoder = H264Encoder::new(H264Settings {
                 bitrate_bps: 1_500_000,
@@ -76,11 +112,9 @@ fn encoding(c: &mut Criterion) {
             let mut i = 0usize;
             group.bench_function(BenchmarkId::new(format!("{content:?}"), format!("{w}x{h}")), |b| {
                 b.iter(|| {
-                    let frame = &frames[i % frames.len()];
-                    maker.make(frame).unwrap();
-                    let ts = Duration::from_millis(i as u64 * 66);
+                    let picture = maker.make(&frame(&inputs[i % inputs.len()], (w, h), i as u64)).unwrap();
                     i += 1;
-                    encoder.encode(maker.picture(), ts, i % 30 == 1).unwrap()
+                    encoder.encode(picture.i420(), picture.timestamp, i % 30 == 1).unwrap()
                 })
             });
         }
@@ -101,10 +135,10 @@ fn muxing(c: &mut Criterion) {
     let mut maker = PictureMaker::new(w, h);
     let mut track = None;
     let mut samples = Vec::new();
-    for (i, frame) in classroom_frames(w, h, 30).iter().enumerate() {
-        maker.make(frame).unwrap();
+    for (i, pixels) in frames(SyntheticScene::Classroom, (w, h), 30, 7).iter().enumerate() {
+        let made = maker.make(&frame(pixels, (w, h), i as u64)).unwrap();
         let timestamp = Duration::from_nanos(i as u64 * 1_000_000_000 / 15);
-        let picture = encoder.encode(maker.picture(), timestamp, i == 0).unwrap().unwrap();
+        let picture = encoder.encode(made.i420(), timestamp, i == 0).unwrap().unwrap();
         if let (Some(sps), Some(pps)) = (&picture.sps, &picture.pps) {
             track.get_or_insert_with(|| TrackInfo {
                 width: w,
@@ -139,5 +173,5 @@ fn muxing(c: &mut Criterion) {
     let _ = std::fs::remove_file(&path);
 }
 
-criterion_group!(benches, conversion, unchanged_detection, encoding, muxing);
+criterion_group!(benches, making_pictures, pushing, encoding, muxing);
 criterion_main!(benches);

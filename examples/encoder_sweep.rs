@@ -9,8 +9,8 @@
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use classrec::internals::PictureMaker;
 use classrec::Frame;
+use classrec::PictureMaker;
 use openh264::encoder::{
     BitRate, Complexity, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, QpRange, RateControlMode, UsageType,
     VuiConfig,
@@ -69,17 +69,18 @@ fn read_pictures(path: &str, (w, h): (u32, u32)) -> Fallible<Vec<Vec<u8>>> {
     let mut file = std::fs::File::open(path)?;
     let mut maker = PictureMaker::new(w, h);
     let mut pictures = Vec::new();
-    let mut frame = Frame {
-        width: w,
-        height: h,
-        stride: w as usize * 4,
-        data: vec![0; w as usize * h as usize * 4],
-        timestamp: Duration::ZERO,
-    };
-    while file.read_exact(&mut frame.data).is_ok() {
-        maker.make(&frame)?;
-        let picture = maker.picture();
-        pictures.push([picture.planes.0, picture.planes.1, picture.planes.2].concat());
+    let mut bgra = vec![0; w as usize * h as usize * 4];
+    while file.read_exact(&mut bgra).is_ok() {
+        let frame = Frame {
+            width: w,
+            height: h,
+            stride: w as usize * 4,
+            data: &bgra,
+            timestamp: Duration::ZERO,
+        };
+        let picture = maker.make(&frame)?;
+        let planes = picture.i420().planes;
+        pictures.push([planes.0, planes.1, planes.2].concat());
     }
     Ok(pictures)
 }

@@ -43,7 +43,7 @@ fn main() -> ExitCode {
     let mut source = SyntheticSource::new(size.0, size.1, fps, scene, None, None);
     let mut out = std::io::stdout().lock();
     for i in 0..(seconds * f64::from(fps)).round() as u64 {
-        if out.write_all(&source.render(i)).is_err() {
+        if out.write_all(source.render(i)).is_err() {
             return ExitCode::FAILURE; // reader went away
         }
     }

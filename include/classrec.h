@@ -457,8 +457,10 @@ CLASSREC_API const char *classrec_recorder_path(const struct classrec_recorder *
 // Pushes one BGRA picture (stride bytes per row, at least width * 4) into a recorder whose
 // source is {"kind": "pushed"}. Width and height are 1 to 16384 pixels each (Direct3D 11's
 // texture limit); a picture of another size than the recording's is letter-boxed into it. The
-// pixels are copied before it returns. Never blocks: if the encoder is behind, the oldest
-// waiting frame is dropped and counted. Any thread.
+// picture is converted for the encoder on the calling thread, straight from bgra, before it
+// returns: the buffer may be reused at once, and a picture that did not change since the last
+// push costs only a hashing pass. Never waits for the encoder: if it is behind, the oldest
+// waiting picture is dropped and counted. Any thread (pushes from several threads take turns).
 //
 // timestamp_us is the time since the recording started in microseconds, or negative for
 // "now". A frame stamped more than 1 s ahead of the recorder's clock (a host clock that jumped,

@@ -45,7 +45,8 @@ mod upload;
 #[cfg(feature = "bench")]
 #[doc(hidden)]
 pub mod internals {
-    pub use crate::encode::{EncodedPicture, H264Encoder, H264Settings, PictureMaker, Sample, TrackInfo, I420};
+    pub use crate::capture::I420;
+    pub use crate::encode::{EncodedPicture, H264Encoder, H264Settings, Sample, TrackInfo};
     pub use crate::mux::HybridWriter;
 }
 
@@ -61,7 +62,8 @@ pub mod fuzzing {
 
 pub use capture::audio::{AudioPusher, AudioSourceConfig, Pcm, PcmFormat, SyntheticSound};
 pub use capture::{
-    list_windows, Frame, FramePusher, FrameSource, SourceConfig, SourceEvent, SyntheticScene, WindowInfo,
+    list_windows, Frame, FramePusher, FrameSource, Picture, PictureMaker, SourceConfig, SourceEvent, SyntheticScene,
+    WindowInfo,
 };
 pub use config::{default_out_dir, AudioConfig, RecorderConfig};
 pub use encode::{

@@ -1,19 +1,20 @@
-//! A stage that fails by a bug is never silent: a panic in a recorder thread becomes an
-//! `Event::Error`, the recording's stop reason, and a stop; what was written is finalized.
+//! A stage that fails is never silent: a panic in a recorder thread, or a source's malformed
+//! frame, becomes an `Event::Error`, the recording's stop reason, and a stop; what was written is
+//! finalized.
 
 mod common;
 
 use std::sync::Mutex;
 use std::time::Duration;
 
-use classrec::{Event, Frame, FrameSource, Recorder, RecorderConfig, SourceEvent, StopReason};
+use classrec::{Event, Frame, FrameSource, PictureMaker, Recorder, RecorderConfig, SourceEvent, StopReason};
 use common::{decode_errors, TempDir};
 
 /// Good frames (in virtual time), then frame number `bad_at` as `bad` makes it.
 struct Hostile {
     next: u64,
     bad_at: u64,
-    bad: fn(Frame) -> Frame,
+    bad: fn(Frame<'_>) -> Frame<'_>,
 }
 
 impl FrameSource for Hostile {
@@ -21,21 +22,19 @@ impl FrameSource for Hostile {
         Some((64, 48))
     }
 
-    fn next_event(&mut self, _timeout: Duration) -> classrec::Result<SourceEvent> {
+    fn next_event(&mut self, _timeout: Duration, pictures: &mut PictureMaker) -> classrec::Result<SourceEvent> {
         let i = self.next;
         self.next += 1;
+        let pixels = vec![(i * 9) as u8; 64 * 48 * 4];
         let frame = Frame {
             width: 64,
             height: 48,
             stride: 64 * 4,
-            data: vec![(i * 9) as u8; 64 * 48 * 4],
+            data: &pixels,
             timestamp: Duration::from_millis(i * 100),
         };
-        Ok(SourceEvent::Frame(if i == self.bad_at {
-            (self.bad)(frame)
-        } else {
-            frame
-        }))
+        let frame = if i == self.bad_at { (self.bad)(frame) } else { frame };
+        Ok(SourceEvent::Picture(pictures.make(&frame)?))
     }
 
     fn now(&self) -> Option<Duration> {
@@ -61,7 +60,7 @@ impl log::Log for Capture {
     fn flush(&self) {}
 }
 
-fn record(name: &str, bad: fn(Frame) -> Frame) -> (TempDir, classrec::Recording, Vec<Event>) {
+fn record(name: &str, bad: fn(Frame<'_>) -> Frame<'_>) -> (TempDir, classrec::Recording, Vec<Event>) {
     let _ = log::set_logger(&Capture).map(|()| log::set_max_level(log::LevelFilter::Debug));
     let dir = TempDir::new(name);
     let config = RecorderConfig {
@@ -82,7 +81,8 @@ fn record(name: &str, bad: fn(Frame) -> Frame) -> (TempDir, classrec::Recording,
     (dir, recording, events)
 }
 
-fn check_failure_is_reported(thread: &str, recording: &classrec::Recording, events: &[Event]) {
+/// The one `Error` event, which is also the recording's stop reason; the file plays.
+fn the_error(recording: &classrec::Recording, events: &[Event]) -> String {
     let errors: Vec<&String> = events
         .iter()
         .filter_map(|e| match e {
@@ -91,13 +91,19 @@ fn check_failure_is_reported(thread: &str, recording: &classrec::Recording, even
         })
         .collect();
     assert_eq!(errors.len(), 1, "one Error event: {events:?}");
-    assert!(errors[0].contains(thread), "{}", errors[0]);
     assert!(
         matches!(&recording.stop_reason, StopReason::Failed(m) if m == errors[0]),
         "{:?}",
         recording.stop_reason
     );
     assert!(recording.bytes > 0 && recording.duration >= Duration::from_secs(2));
+    assert_eq!(decode_errors(&recording.path), "", "what came before the failure plays");
+    errors[0].clone()
+}
+
+fn check_panic_is_reported(thread: &str, recording: &classrec::Recording, events: &[Event]) {
+    let error = the_error(recording, events);
+    assert!(error.contains(thread), "{error}");
     // The panic went to the log (target `classrec`), not to stderr with a backtrace.
     let logged = LOGGED.lock().unwrap_or_else(|p| p.into_inner()).clone();
     assert!(
@@ -106,25 +112,28 @@ fn check_failure_is_reported(thread: &str, recording: &classrec::Recording, even
             .any(|m| m.starts_with("classrec caught a panic") && m.contains(&format!("classrec-{thread}"))),
         "{logged:?}"
     );
-    assert_eq!(decode_errors(&recording.path), "", "what came before the failure plays");
 }
 
 #[test]
-fn an_encode_thread_panic_is_an_error_event_and_a_failed_recording() {
-    // A frame whose buffer is shorter than its size says: the encode stage slices past its end.
-    let (_dir, recording, events) = record("panic-encode", |mut f| {
+fn a_frame_shorter_than_its_size_says_fails_the_recording_with_the_reason() {
+    // Before pictures were made on the capture side, this frame panicked the encode thread.
+    let (_dir, recording, events) = record("short-frame", |mut f| {
         f.width = 32;
         f.stride = 32 * 4;
         f.height = 4000;
         f
     });
-    check_failure_is_reported("encode", &recording, &events);
+    let error = the_error(&recording, &events);
+    assert!(
+        error.contains("12288 bytes given") && error.contains("needs 512000"),
+        "{error}"
+    );
 }
 
 #[test]
 fn a_source_that_panics_is_an_error_event_and_a_failed_recording() {
     let (_dir, recording, events) = record("panic-capture", |_| panic!("a source bug"));
-    check_failure_is_reported("capture", &recording, &events);
+    check_panic_is_reported("capture", &recording, &events);
 }
 
 /// Writes the fuzz corpus seeds for `recover` (fuzz/corpus/recover): a recording while it is

@@ -10,8 +10,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use classrec::capture::SyntheticSource;
-use classrec::internals::{H264Encoder, H264Settings, HybridWriter, PictureMaker, Sample, TrackInfo};
-use classrec::{AudioEncoder, ContentType, FdkAacEncoder, Frame, SyntheticScene};
+use classrec::internals::{H264Encoder, H264Settings, HybridWriter, Sample, TrackInfo};
+use classrec::{AudioEncoder, ContentType, FdkAacEncoder, Frame, PictureMaker, SyntheticScene};
 use common::{decode_errors, top_level_boxes, TempDir};
 
 const FPS: u64 = 15;
@@ -39,8 +39,8 @@ fn video(seconds: u64) -> (TrackInfo, Vec<Sample>) {
             data: scene.render(i),
             timestamp,
         };
-        maker.make(&frame).unwrap();
-        let Some(picture) = encoder.encode(maker.picture(), timestamp, i % (2 * FPS) == 0).unwrap() else {
+        let made = maker.make(&frame).unwrap();
+        let Some(picture) = encoder.encode(made.i420(), timestamp, i % (2 * FPS) == 0).unwrap() else {
             continue;
         };
         if let (Some(sps), Some(pps)) = (&picture.sps, &picture.pps) {

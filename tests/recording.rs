@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use classrec::capture::SyntheticSource;
 use classrec::{
-    Error, Event, Frame, FrameSource, Recorder, RecorderConfig, SourceConfig, SourceEvent, StopReason, SyntheticScene,
+    Error, Event, Frame, FrameSource, PictureMaker, Recorder, RecorderConfig, SourceConfig, SourceEvent, StopReason,
+    SyntheticScene,
 };
 use common::{decode_errors, probe, psnr_y, top_level_boxes, TempDir};
 
@@ -79,7 +80,7 @@ fn raw_frames_come_back_with_high_fidelity_and_exact_timing() {
     let mut scene = SyntheticSource::new(w, h, fps, SyntheticScene::Classroom, None, None);
     let mut out = std::io::BufWriter::new(std::fs::File::create(&raw).unwrap());
     for i in 0..frames {
-        out.write_all(&scene.render(i)).unwrap();
+        out.write_all(scene.render(i)).unwrap();
     }
     drop(out);
     let out_dir = dir.path().join("out");
@@ -126,47 +127,52 @@ fn a_still_slide_encodes_only_a_handful_of_frames_but_keeps_its_duration() {
     assert_eq!(decode_errors(&recording.path), "");
 }
 
+/// One step of a [`ScriptedWindow`]: a solid frame (width, height, time in ms, shade), or
+/// `None` for a minimise.
+type Step = Option<(u32, u32, u64, u8)>;
+
 /// A scripted stand-in for a window: frames of changing (odd) sizes, a minimise, then closing.
 struct ScriptedWindow {
-    script: Vec<SourceEvent>,
+    script: Vec<Step>,
 }
 
 impl FrameSource for ScriptedWindow {
     fn size_hint(&self) -> Option<(u32, u32)> {
         None
     }
-    fn next_event(&mut self, _timeout: Duration) -> classrec::Result<SourceEvent> {
-        Ok(if self.script.is_empty() {
-            SourceEvent::Ended("window closed".into())
-        } else {
-            self.script.remove(0)
-        })
+    fn next_event(&mut self, _timeout: Duration, pictures: &mut PictureMaker) -> classrec::Result<SourceEvent> {
+        if self.script.is_empty() {
+            return Ok(SourceEvent::Ended("window closed".into()));
+        }
+        let Some((width, height, ms, shade)) = self.script.remove(0) else {
+            return Ok(SourceEvent::Hidden);
+        };
+        let stride = width as usize * 4 + 12; // padded rows, as real captures have
+        let pixels = vec![shade; stride * height as usize];
+        let frame = Frame {
+            width,
+            height,
+            stride,
+            data: &pixels,
+            timestamp: Duration::from_millis(ms),
+        };
+        Ok(SourceEvent::Picture(pictures.make(&frame)?))
     }
     fn now(&self) -> Option<Duration> {
         None
     }
 }
 
-fn solid(width: u32, height: u32, ms: u64, shade: u8) -> SourceEvent {
-    SourceEvent::Frame(Frame {
-        width,
-        height,
-        stride: width as usize * 4 + 12, // padded rows, as real captures have
-        data: vec![shade; (width as usize * 4 + 12) * height as usize],
-        timestamp: Duration::from_millis(ms),
-    })
-}
-
 #[test]
 fn window_like_source_resizes_hides_and_closes_cleanly() {
     let dir = TempDir::new("window");
     let script = vec![
-        solid(333, 201, 0, 40),
-        solid(333, 201, 100, 90),
-        SourceEvent::Hidden,
-        solid(1001, 77, 200, 140),
-        solid(64, 480, 300, 200),
-        solid(640, 360, 400, 250),
+        Some((333, 201, 0, 40)),
+        Some((333, 201, 100, 90)),
+        None,
+        Some((1001, 77, 200, 140)),
+        Some((64, 480, 300, 200)),
+        Some((640, 360, 400, 250)),
     ];
     let config = RecorderConfig {
         out_dir: Some(dir.path().to_owned()),
@@ -357,7 +363,7 @@ fn a_slow_encoder_drops_frames_instead_of_growing_memory() {
     let mut recorder = Recorder::start(config).unwrap();
     let pusher = recorder.pusher().unwrap().clone();
     let mut scene = SyntheticSource::new(1920, 1080, 60, SyntheticScene::FullMotion, None, None);
-    let frames: Vec<Vec<u8>> = (0..8).map(|i| scene.render(i)).collect();
+    let frames: Vec<Vec<u8>> = (0..8).map(|i| scene.render(i).to_vec()).collect();
     let pushed = 300u64;
     for i in 0..pushed {
         pusher

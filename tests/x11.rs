@@ -263,14 +263,15 @@ fn a_still_window_is_not_read_again_until_something_draws_into_it() {
     let Some(_x) = Xvfb::start() else { return };
     let window = TestWindow::open("Still", (320, 180), (0, 0), "bars");
     let mut source = X11Source::open(Some("Still"), None, 15, Clock::start()).unwrap();
+    let mut pictures = classrec::PictureMaker::new(320, 180);
     let mut next = || loop {
-        match source.next_event(Duration::from_millis(100)).unwrap() {
+        match source.next_event(Duration::from_millis(100), &mut pictures).unwrap() {
             SourceEvent::Idle => continue,
             event => return event,
         }
     };
     let first = (0..30).find_map(|_| match next() {
-        SourceEvent::Frame(frame) => Some(frame),
+        SourceEvent::Picture(picture) => Some(picture),
         _ => None,
     });
     assert!(first.is_some(), "the window's first picture is read");
@@ -295,13 +296,23 @@ fn a_still_window_is_not_read_again_until_something_draws_into_it() {
     };
     conn.poly_fill_rectangle(window.id, gc, &[square]).unwrap();
     conn.flush().unwrap();
-    let frame = (0..30)
+    let picture = (0..30)
         .find_map(|_| match next() {
-            SourceEvent::Frame(frame) => Some(frame),
+            SourceEvent::Picture(picture) => Some(picture),
             _ => None,
         })
         .expect("a picture after drawing");
-    let at = 60 * frame.stride + 110 * 4;
-    assert_eq!(&frame.data[at..at + 3], &[0, 255, 0], "BGRA of the drawn square");
+    let (planes, strides) = (picture.i420().planes, picture.i420().strides);
+    let yuv = (
+        planes.0[60 * strides.0 + 110],
+        planes.1[30 * strides.1 + 55],
+        planes.2[30 * strides.2 + 55],
+    );
+    // Pure green in BT.709 limited range is Y 173, U 42, V 26.
+    let near = |got: u8, want: u8| got.abs_diff(want) <= 2;
+    assert!(
+        near(yuv.0, 173) && near(yuv.1, 42) && near(yuv.2, 26),
+        "the drawn square's YUV {yuv:?}"
+    );
     println!("damage: 15 still ticks unread, the drawn square read on the next tick");
 }

@@ -1,13 +1,14 @@
 //! Capture: where frames come from. Every source sits behind [`FrameSource`].
 //!
-//! A source yields [`SourceEvent`]s: frames (of any size: the encoder letter-boxes them into the
-//! fixed output size), "hidden" while a window is minimised (the last frame is held), and "ended"
-//! when the window closes or the input runs out.
+//! A source yields [`SourceEvent`]s: pictures (converted from the source's BGRA [`Frame`]s of any
+//! size, letter-boxed into the recording's size, by the [`PictureMaker`] it is given), "hidden"
+//! while a window is minimised (the last picture is held), and "ended" when the window closes or
+//! the input runs out.
 
 pub mod audio;
-mod buffers;
 mod open;
 mod pacer;
+mod picture;
 mod pushed;
 mod raw;
 mod synthetic;
@@ -18,10 +19,10 @@ mod x11;
 
 use std::time::{Duration, Instant};
 
-pub use buffers::FrameBuffers;
 pub(crate) use open::open;
 pub use open::{list_windows, SourceConfig};
 pub(crate) use pacer::Pacer;
+pub use picture::{Picture, PictureMaker, SharedPictureMaker, I420};
 pub use pushed::{FramePusher, PushedSource};
 pub use raw::RawSource;
 pub use synthetic::{SyntheticScene, SyntheticSource};
@@ -47,17 +48,20 @@ pub(crate) fn no_fields<'de, D: serde::Deserializer<'de>>(deserializer: D) -> st
     serde::Deserialize::deserialize(deserializer).map(|NoFields {}| ())
 }
 
-/// One BGRA picture with its time on the recording's timeline.
-#[derive(Clone, Debug)]
-pub struct Frame {
+/// One BGRA picture with its time on the recording's timeline, borrowed from wherever the source
+/// holds it (a shared-memory segment, a mapped file, the host's buffer) for as long as it takes a
+/// [`PictureMaker`] to convert it.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame<'a> {
     /// Width in pixels.
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
     /// Bytes from one row to the next (at least `width * 4`).
     pub stride: usize,
-    /// BGRA pixels, `stride * height` bytes (the last row may be just `width * 4`).
-    pub data: Vec<u8>,
+    /// BGRA pixels, `stride * height` bytes (the last row may be just `width * 4`). Alpha is
+    /// ignored.
+    pub data: &'a [u8],
     /// Time since the recording started.
     pub timestamp: Duration,
 }
@@ -65,7 +69,7 @@ pub struct Frame {
 /// The largest source picture side accepted: Direct3D 11's texture limit, beyond any real window.
 const MAX_SOURCE_DIMENSION: u32 = 16384;
 
-impl Frame {
+impl Frame<'_> {
     /// The bytes a `width` x `height` BGRA picture with this stride spans (the last row needs no
     /// padding), after checking it is a picture we accept: not empty, `stride >= width * 4`, no
     /// side above 16384 pixels.
@@ -111,28 +115,6 @@ impl Frame {
         let start = y as usize * self.stride;
         &self.data[start..start + self.width as usize * 4]
     }
-
-    /// True when both frames show exactly the same picture.
-    pub fn same_picture(&self, other: &Frame) -> bool {
-        self.width == other.width
-            && self.height == other.height
-            && (0..self.height).all(|y| self.row(y) == other.row(y))
-    }
-
-    /// A fingerprint of the picture (its size and the xxh3-128 hash of its visible pixels): equal
-    /// fingerprints mean the same picture (a collision is a 2^-128 chance), so the previous frame
-    /// need not be kept to notice that nothing changed.
-    pub fn fingerprint(&self) -> (u32, u32, u128) {
-        let visible = self.width as usize * 4;
-        let hash = if self.stride == visible {
-            xxhash_rust::xxh3::xxh3_128(&self.data[..visible * self.height as usize])
-        } else {
-            let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-            (0..self.height).for_each(|y| hasher.update(self.row(y)));
-            hasher.digest128()
-        };
-        (self.width, self.height, hash)
-    }
 }
 
 /// A window that can be recorded.
@@ -156,8 +138,9 @@ pub(super) fn no_window_capture() -> Error {
 /// What a source has to say.
 #[derive(Debug)]
 pub enum SourceEvent {
-    /// A new picture.
-    Frame(Frame),
+    /// A new picture (made by the [`PictureMaker`] the source was given, or by its own: see
+    /// [`FrameSource::set_output_size`]).
+    Picture(Picture),
     /// Nothing new within the poll timeout (the picture is unchanged).
     Idle,
     /// The picture due at this time is the last frame's, known without reading it (X11 Damage,
@@ -174,16 +157,18 @@ pub trait FrameSource: Send {
     /// The size of the frames this source will produce, where known in advance.
     fn size_hint(&self) -> Option<(u32, u32)>;
 
-    /// Waits at most `timeout` for the next event. Errors end the recording (what was recorded is kept).
-    fn next_event(&mut self, timeout: Duration) -> Result<SourceEvent>;
+    /// Waits at most `timeout` for the next event. A new frame is converted with `pictures`
+    /// where it lies, so that it is never copied. Errors end the recording (what was recorded is
+    /// kept).
+    fn next_event(&mut self, timeout: Duration, pictures: &mut PictureMaker) -> Result<SourceEvent>;
 
     /// The source's current time on the recording timeline, for sources that run in real time;
     /// `None` for sources whose timestamps are virtual (files, fast synthetic).
     fn now(&self) -> Option<Duration>;
 
-    /// Where to take frame buffers from: the recorder hands them back after encoding, so a
-    /// source that uses them allocates no memory per frame. Optional.
-    fn use_buffers(&mut self, _buffers: FrameBuffers) {}
+    /// The recording's picture size, once known: for sources whose frames arrive on a thread
+    /// of their own, which convert them there (a [`SharedPictureMaker`]). Others need not care.
+    fn set_output_size(&mut self, _width: u32, _height: u32) {}
 }
 
 /// The recording's clock for real-time sources: time since the recording started.
@@ -221,31 +206,5 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("needs 32"));
-    }
-
-    #[test]
-    fn same_picture_ignores_stride_padding() {
-        let a = Frame {
-            width: 2,
-            height: 2,
-            stride: 8,
-            data: vec![1; 16],
-            timestamp: Duration::ZERO,
-        };
-        let mut padded = vec![1; 24];
-        padded[8..12].fill(9); // padding of row 0
-        let b = Frame {
-            width: 2,
-            height: 2,
-            stride: 12,
-            data: padded,
-            timestamp: Duration::ZERO,
-        };
-        assert!(a.same_picture(&b));
-        assert_eq!(a.fingerprint(), b.fingerprint());
-        let mut c = b.clone();
-        c.data[0] = 2;
-        assert!(!a.same_picture(&c));
-        assert_ne!(a.fingerprint(), c.fingerprint());
     }
 }

@@ -6,21 +6,21 @@
 
 use std::time::Duration;
 
-use super::{Clock, Frame};
+use super::{Clock, Picture};
 
 /// See the module docs.
 #[derive(Debug)]
 pub(crate) struct Pacer {
     fps: u64,
     last_slot: Option<u64>,
-    held: Option<Frame>,
+    held: Option<Picture>,
 }
 
 /// What the pacer decided for an offered frame.
 #[derive(Debug, Default)]
 pub(crate) struct Paced {
     /// The frame to send now, retimed to its slot.
-    pub send: Option<Frame>,
+    pub send: Option<Picture>,
     /// Frames superseded by a newer one (count them as dropped).
     pub dropped: u64,
 }
@@ -44,14 +44,14 @@ impl Pacer {
         Duration::from_nanos(slot * 1_000_000_000 / self.fps)
     }
 
-    fn release(&mut self, mut frame: Frame, slot: u64) -> Frame {
+    fn release(&mut self, mut frame: Picture, slot: u64) -> Picture {
         self.last_slot = Some(slot);
         frame.timestamp = self.slot_time(slot);
         frame
     }
 
     /// Offers a new frame.
-    pub(crate) fn offer(&mut self, frame: Frame) -> Paced {
+    pub(crate) fn offer(&mut self, frame: Picture) -> Paced {
         let slot = self.slot(frame.timestamp);
         let superseded = u64::from(self.held.take().is_some());
         if self.last_slot.is_none_or(|last| slot > last) {
@@ -79,7 +79,7 @@ impl Pacer {
     }
 
     /// The held frame, once its slot has opened at `now` (or unconditionally with `None`: stopping).
-    pub(crate) fn poll(&mut self, now: Option<Duration>) -> Option<Frame> {
+    pub(crate) fn poll(&mut self, now: Option<Duration>) -> Option<Picture> {
         let next = self.last_slot.map_or(0, |l| l + 1);
         if now.is_some_and(|now| self.slot(now) < next) {
             return None;
@@ -93,14 +93,8 @@ impl Pacer {
 mod tests {
     use super::*;
 
-    fn frame(ms: u64, shade: u8) -> Frame {
-        Frame {
-            width: 1,
-            height: 1,
-            stride: 4,
-            data: vec![shade; 4],
-            timestamp: Duration::from_millis(ms),
-        }
+    fn frame(ms: u64, shade: u8) -> Picture {
+        Picture::solid(shade, Duration::from_millis(ms))
     }
 
     #[test]
@@ -116,7 +110,10 @@ mod tests {
             "slot 1 not open yet"
         );
         let late = pacer.poll(Some(Duration::from_millis(100))).unwrap();
-        assert_eq!((late.data[0], late.timestamp), (3, Duration::from_millis(100)));
+        assert_eq!(
+            (late.i420().planes.0[0], late.timestamp),
+            (3, Duration::from_millis(100))
+        );
         assert!(pacer.poll(Some(Duration::from_secs(5))).is_none());
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::pacer::Ticker;
-use super::{Clock, Frame, FrameBuffers, FrameSource, SourceEvent};
+use super::{Clock, Frame, FrameSource, PictureMaker, SourceEvent};
 
 /// Seconds between page flips in the classroom scene.
 pub const PAGE_SECONDS: u64 = 5;
@@ -43,7 +43,8 @@ pub struct SyntheticSource {
     page: Option<(u64, Vec<u8>)>,
     /// Noise texture for the full-motion scene (a window of it moves every frame).
     grain: Vec<u8>,
-    buffers: FrameBuffers,
+    /// The frame last drawn.
+    frame: Vec<u8>,
 }
 
 impl SyntheticSource {
@@ -67,7 +68,7 @@ impl SyntheticSource {
             index: 0,
             page: None,
             grain: Vec::new(),
-            buffers: FrameBuffers::new(),
+            frame: Vec::new(),
         }
     }
 
@@ -76,12 +77,14 @@ impl SyntheticSource {
     }
 
     /// Draws frame `index` (BGRA, no stride padding).
-    pub fn render(&mut self, index: u64) -> Vec<u8> {
+    pub fn render(&mut self, index: u64) -> &[u8] {
+        let mut data = std::mem::take(&mut self.frame);
+        data.resize(self.width as usize * self.height as usize * 4, 0);
         if self.scene == SyntheticScene::Clapper {
-            let mut data = self.buffers.take(self.width as usize * self.height as usize * 4);
             data.fill(if clapper_flash(self.timestamp(index)) { 0xFF } else { 0 });
             data.chunks_exact_mut(4).for_each(|px| px[3] = 0xFF);
-            return data;
+            self.frame = data;
+            return &self.frame;
         }
         let page_no = match self.scene {
             SyntheticScene::StillSlide => 0,
@@ -94,15 +97,12 @@ impl SyntheticSource {
         let mut canvas = Canvas {
             width: self.width,
             height: self.height,
-            data: match self.scene {
-                SyntheticScene::FullMotion => pan(page, self.width, self.height, index),
-                _ => {
-                    let mut data = self.buffers.take(page.len());
-                    data.copy_from_slice(page);
-                    data
-                }
-            },
+            data,
         };
+        match self.scene {
+            SyntheticScene::FullMotion => pan(page, &mut canvas, index),
+            _ => canvas.data.copy_from_slice(page),
+        }
         if self.scene == SyntheticScene::FullMotion {
             add_grain(&mut canvas.data, &mut self.grain, index);
         }
@@ -110,7 +110,8 @@ impl SyntheticSource {
             draw_video(&mut canvas, index);
             draw_pointer(&mut canvas, index);
         }
-        canvas.data
+        self.frame = canvas.data;
+        &self.frame
     }
 }
 
@@ -119,11 +120,7 @@ impl FrameSource for SyntheticSource {
         Some((self.width, self.height))
     }
 
-    fn use_buffers(&mut self, buffers: FrameBuffers) {
-        self.buffers = buffers;
-    }
-
-    fn next_event(&mut self, timeout: Duration) -> crate::Result<SourceEvent> {
+    fn next_event(&mut self, timeout: Duration, pictures: &mut PictureMaker) -> crate::Result<SourceEvent> {
         if self.limit.is_some_and(|limit| self.index >= limit) {
             return Ok(SourceEvent::Ended(format!(
                 "synthetic scene finished after {} frames",
@@ -138,13 +135,15 @@ impl FrameSource for SyntheticSource {
             None => self.index,
         };
         self.index = index + 1;
-        Ok(SourceEvent::Frame(Frame {
-            width: self.width,
-            height: self.height,
-            stride: self.width as usize * 4,
+        let (width, height, timestamp) = (self.width, self.height, self.timestamp(index));
+        let picture = pictures.make(&Frame {
+            width,
+            height,
+            stride: width as usize * 4,
             data: self.render(index),
-            timestamp: self.timestamp(index),
-        }))
+            timestamp,
+        })?;
+        Ok(SourceEvent::Picture(picture))
     }
 
     fn now(&self) -> Option<Duration> {
@@ -242,17 +241,14 @@ fn draw_page(width: u32, height: u32, page_no: u64) -> Vec<u8> {
     c.data
 }
 
-/// The page shifted sideways by a few pixels per frame (wrapping): full-frame motion.
-fn pan(page: &[u8], width: u32, height: u32, index: u64) -> Vec<u8> {
-    let row = width as usize * 4;
-    let shift = (index as usize * 6 % width as usize) * 4;
-    let mut out = Vec::with_capacity(page.len());
-    for y in 0..height as usize {
-        let src = &page[y * row..(y + 1) * row];
-        out.extend_from_slice(&src[shift..]);
-        out.extend_from_slice(&src[..shift]);
+/// The page shifted sideways by a few pixels per frame (wrapping), drawn on `c`: full-frame motion.
+fn pan(page: &[u8], c: &mut Canvas, index: u64) {
+    let row = c.width as usize * 4;
+    let shift = (index as usize * 6 % c.width as usize) * 4;
+    for (src, out) in page.chunks_exact(row).zip(c.data.chunks_exact_mut(row)) {
+        out[..row - shift].copy_from_slice(&src[shift..]);
+        out[row - shift..].copy_from_slice(&src[..shift]);
     }
-    out
 }
 
 /// Adds film grain: a noise texture (0..=23, drawn once) read from a different offset each frame.
@@ -317,9 +313,11 @@ mod tests {
         let mut a = SyntheticSource::new(320, 180, 15, SyntheticScene::Classroom, None, None);
         let mut b = SyntheticSource::new(320, 180, 15, SyntheticScene::Classroom, None, None);
         assert_eq!(a.render(7), b.render(7));
-        assert_ne!(a.render(7), a.render(8), "pointer and video move every frame");
+        let seven = a.render(7).to_vec();
+        assert_ne!(seven, a.render(8), "pointer and video move every frame");
         let mut still = SyntheticSource::new(320, 180, 15, SyntheticScene::StillSlide, None, None);
-        assert_eq!(still.render(0), still.render(1000));
+        let first = still.render(0).to_vec();
+        assert_eq!(first, still.render(1000));
     }
 
     #[test]
@@ -328,16 +326,16 @@ mod tests {
         let white = [0xFF; 4].repeat(32);
         let black = [0, 0, 0, 0xFF].repeat(32);
         for (index, flash) in [(0, true), (2, true), (3, false), (29, false), (30, true), (33, false)] {
-            assert_eq!(&s.render(index), if flash { &white } else { &black }, "frame {index}");
+            assert_eq!(s.render(index), if flash { &white } else { &black }, "frame {index}");
         }
     }
 
     #[test]
     fn fast_mode_has_virtual_timestamps_and_a_limit() {
         let mut s = SyntheticSource::new(64, 64, 10, SyntheticScene::Classroom, None, Some(2));
-        let mut stamps = vec![];
-        while let SourceEvent::Frame(f) = s.next_event(Duration::ZERO).unwrap() {
-            stamps.push(f.timestamp);
+        let (mut stamps, mut pictures) = (vec![], PictureMaker::new(64, 64));
+        while let SourceEvent::Picture(p) = s.next_event(Duration::ZERO, &mut pictures).unwrap() {
+            stamps.push(p.timestamp);
         }
         assert_eq!(stamps, vec![Duration::ZERO, Duration::from_millis(100)]);
     }

@@ -1,8 +1,9 @@
 //! Window capture on Windows with Windows.Graphics.Capture (through `windows-capture` 2.0.1):
 //! the DWM composes each window off-screen, so covered parts are captured too.
 //!
-//! Frames arrive on the library's capture thread only when the window's content changes; they
-//! are copied out (honouring `row_pitch`) and handed to the recorder. A minimised window sends
+//! Frames arrive on the library's capture thread only when the window's content changes; each is
+//! converted there straight from the mapped staging texture (honouring `row_pitch`), and the
+//! picture handed to the recorder. A minimised window sends
 //! nothing: the last picture is held. A closed window ends the source. One capture at a time per
 //! process (two at once have crashed, windows-capture #124), and stopping has a timeout.
 
@@ -19,7 +20,7 @@ use windows_capture::settings::{
 };
 use windows_capture::window::Window;
 
-use super::{Clock, Frame, FrameSource, SourceEvent, WindowInfo};
+use super::{Clock, Frame, FrameSource, Picture, PictureMaker, SharedPictureMaker, SourceEvent, WindowInfo};
 use crate::error::{Error, Result};
 
 /// Set while a capture runs in this process.
@@ -30,7 +31,7 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What the capture thread tells the source.
 enum Message {
-    Frame(Frame),
+    Picture(Picture),
     Closed,
 }
 
@@ -38,15 +39,20 @@ enum Message {
 struct Forwarder {
     to_source: Sender<Message>,
     clock: Clock,
+    pictures: SharedPictureMaker,
 }
 
 impl GraphicsCaptureApiHandler for Forwarder {
-    type Flags = (Sender<Message>, Clock);
+    type Flags = (Sender<Message>, Clock, SharedPictureMaker);
     type Error = Error;
 
     fn new(ctx: Context<Self::Flags>) -> Result<Self> {
-        let (to_source, clock) = ctx.flags;
-        Ok(Forwarder { to_source, clock })
+        let (to_source, clock, pictures) = ctx.flags;
+        Ok(Forwarder {
+            to_source,
+            clock,
+            pictures,
+        })
     }
 
     fn on_frame_arrived(&mut self, frame: &mut WgcFrame, _control: InternalCaptureControl) -> Result<()> {
@@ -56,16 +62,19 @@ impl GraphicsCaptureApiHandler for Forwarder {
             .map_err(|e| Error::source_caused("reading a captured frame", e))?;
         let (width, height, stride) = (buffer.width(), buffer.height(), buffer.row_pitch() as usize);
         // Rows are `row_pitch` bytes apart (padded), never assume width * 4.
-        let len = Frame::byte_len(width, height, stride)?;
-        let data = buffer.as_raw_buffer()[..len].to_vec();
-        // A full queue means the recorder is behind: this picture is dropped, a newer one follows.
-        let _ = self.to_source.try_send(Message::Frame(Frame {
+        let frame = Frame {
             width,
             height,
             stride,
-            data,
+            data: buffer.as_raw_buffer(),
             timestamp,
-        }));
+        };
+        match self.pictures.make(&frame) {
+            // A full queue means the recorder is behind: this picture is dropped, a newer one follows.
+            Ok(picture) => drop(self.to_source.try_send(Message::Picture(picture))),
+            // Before the recording's size is set, or a frame we cannot read: the next one will do.
+            Err(e) => log::warn!("a captured frame was dropped: {e}"),
+        }
         Ok(())
     }
 
@@ -79,6 +88,8 @@ impl GraphicsCaptureApiHandler for Forwarder {
 pub struct WindowsSource {
     control: Option<CaptureControl<Forwarder, Error>>,
     frames: Receiver<Message>,
+    /// Where the capture thread converts frames, once the recording's size is known.
+    pictures: SharedPictureMaker,
     window: Window,
     clock: Clock,
 }
@@ -166,6 +177,7 @@ impl WindowsSource {
             _ => CursorCaptureSettings::Default,
         };
         let (to_source, frames) = crossbeam_channel::bounded(2);
+        let pictures = SharedPictureMaker::default();
         let settings = Settings::new(
             window,
             cursor,
@@ -174,13 +186,14 @@ impl WindowsSource {
             MinimumUpdateIntervalSettings::Default,
             DirtyRegionSettings::Default,
             ColorFormat::Bgra8,
-            (to_source, clock),
+            (to_source, clock, pictures.clone()),
         );
         let control = Forwarder::start_free_threaded(settings)
             .map_err(|e| Error::source_caused("starting Windows.Graphics.Capture", e))?;
         Ok(WindowsSource {
             control: Some(control),
             frames,
+            pictures,
             window,
             clock,
         })
@@ -199,9 +212,13 @@ impl FrameSource for WindowsSource {
         Some((width, height))
     }
 
-    fn next_event(&mut self, timeout: Duration) -> Result<SourceEvent> {
+    fn set_output_size(&mut self, width: u32, height: u32) {
+        self.pictures.set_output_size(width, height);
+    }
+
+    fn next_event(&mut self, timeout: Duration, _: &mut PictureMaker) -> Result<SourceEvent> {
         match self.frames.recv_timeout(timeout) {
-            Ok(Message::Frame(frame)) => Ok(SourceEvent::Frame(frame)),
+            Ok(Message::Picture(picture)) => Ok(SourceEvent::Picture(picture)),
             Ok(Message::Closed) | Err(RecvTimeoutError::Disconnected) => {
                 Ok(SourceEvent::Ended("the captured window was closed".into()))
             }

@@ -9,8 +9,8 @@ use openh264::encoder::{
 use openh264::formats::YUVSlices;
 use openh264::{OpenH264API, Timestamp};
 
-use super::picture::I420;
 use super::settings::ContentType;
+use crate::capture::I420;
 use crate::error::{Error, Result};
 
 /// The quantizer range (lower is finer); see [`H264Encoder::new`] for the measurements.

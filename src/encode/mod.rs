@@ -1,4 +1,5 @@
-//! Encode: frame → (letter-box) → I420 → OpenH264 → MP4 sample, skipping unchanged pictures.
+//! Encode: picture (I420, made on the capture side) → OpenH264 → MP4 sample, skipping unchanged
+//! pictures.
 //!
 //! Keyframe policy: the first picture, then the first changed picture at least
 //! `keyframe_interval` after the last keyframe (so fragments are ~2 s while things move). While
@@ -7,7 +8,6 @@
 
 mod aac;
 mod h264;
-mod picture;
 mod sample;
 mod settings;
 mod trace;
@@ -18,14 +18,11 @@ pub use aac::{default_aac_bitrate, AudioEncoder, AudioPacket, AudioTrackInfo, Fd
 #[cfg(feature = "bench")]
 pub use h264::EncodedPicture;
 pub use h264::{H264Encoder, H264Settings};
-pub use picture::PictureMaker;
-#[cfg(feature = "bench")]
-pub use picture::I420;
 pub use sample::{Sample, TrackInfo};
 pub use settings::{ContentType, BITRATE_RANGE_KBPS, MAX_FPS};
 pub(crate) use settings::{EncodeRequest, EncodeSettings};
 
-use crate::capture::{Frame, FrameBuffers};
+use crate::capture::Picture;
 use crate::error::Result;
 
 /// What happened to a frame.
@@ -39,17 +36,15 @@ pub(crate) enum Outcome {
     Nothing,
 }
 
-/// The encode stage's state: buffers, encoder and the keyframe policy.
+/// The encode stage's state: the encoder, the picture it holds, and the keyframe policy.
 pub(crate) struct EncodeStage {
-    pictures: PictureMaker,
     encoder: H264Encoder,
     keyframe_interval: Duration,
     still_keyframe_interval: Duration,
     frame_interval: Duration,
-    /// The fingerprint of the last picture encoded, to detect unchanged ones.
-    previous: Option<(u32, u32, u128)>,
-    /// Where frames go back to their source once done with.
-    buffers: FrameBuffers,
+    /// The last picture encoded: a picture with the same planes is unchanged, and a still
+    /// picture is encoded again from here.
+    held: Option<Picture>,
     last_keyframe: Option<Duration>,
     /// The last sample's time.
     last_encoded: Option<Duration>,
@@ -61,9 +56,8 @@ pub(crate) struct EncodeStage {
 }
 
 impl EncodeStage {
-    pub(crate) fn new(settings: &EncodeSettings, buffers: FrameBuffers) -> Result<Self> {
+    pub(crate) fn new(settings: &EncodeSettings) -> Result<Self> {
         Ok(EncodeStage {
-            pictures: PictureMaker::new(settings.width, settings.height),
             encoder: H264Encoder::new(H264Settings {
                 bitrate_bps: settings.bitrate_bps,
                 fps: settings.fps,
@@ -72,8 +66,7 @@ impl EncodeStage {
             keyframe_interval: settings.keyframe_interval,
             still_keyframe_interval: settings.still_keyframe_interval,
             frame_interval: Duration::from_nanos(1_000_000_000 / u64::from(settings.fps)),
-            previous: None,
-            buffers,
+            held: None,
             last_keyframe: None,
             last_encoded: None,
             heartbeat: None,
@@ -89,19 +82,14 @@ impl EncodeStage {
         self
     }
 
-    /// Takes one captured frame.
-    pub(crate) fn push(&mut self, frame: Frame) -> Result<Outcome> {
-        let ts = frame.timestamp;
-        let fingerprint = frame.fingerprint();
-        if self.previous == Some(fingerprint) {
-            self.buffers.give(frame.data);
+    /// Takes one captured picture.
+    pub(crate) fn push(&mut self, picture: Picture) -> Result<Outcome> {
+        let ts = picture.timestamp;
+        if self.held.as_ref().is_some_and(|held| held.same_pixels(&picture)) {
             return self.unchanged(ts);
         }
         self.last_seen = Some(ts);
-        let made = self.pictures.make(&frame);
-        self.buffers.give(frame.data);
-        made?;
-        self.previous = Some(fingerprint);
+        self.held = Some(picture);
         let keyframe = self
             .last_keyframe
             .is_none_or(|k| ts.saturating_sub(k) >= self.keyframe_interval);
@@ -110,7 +98,7 @@ impl EncodeStage {
 
     /// Takes the news that the previous picture still shows at `ts`.
     pub(crate) fn unchanged(&mut self, ts: Duration) -> Result<Outcome> {
-        if self.previous.is_none() {
+        if self.held.is_none() {
             return Ok(Outcome::Nothing); // nothing to hold yet
         }
         self.last_seen = Some(ts);
@@ -118,7 +106,7 @@ impl EncodeStage {
             .last_keyframe
             .is_some_and(|k| ts.saturating_sub(k) >= self.still_keyframe_interval)
         {
-            // Re-encode the held picture (still in the I420 buffer) as a keyframe.
+            // Re-encode the held picture as a keyframe.
             return self.encode(ts, true);
         }
         if let (Some(beat), Some(last)) = (self.heartbeat, self.last_encoded) {
@@ -130,8 +118,13 @@ impl EncodeStage {
     }
 
     fn encode(&mut self, ts: Duration, keyframe: bool) -> Result<Outcome> {
-        let size = self.pictures.picture().size;
-        let Some(picture) = self.encoder.encode(self.pictures.picture(), ts, keyframe)? else {
+        let held = self
+            .held
+            .as_ref()
+            .expect("a picture is held before one is encoded")
+            .i420();
+        let size = held.size;
+        let Some(picture) = self.encoder.encode(held, ts, keyframe)? else {
             return Ok(Outcome::Nothing);
         };
         if picture.keyframe {

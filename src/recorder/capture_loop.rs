@@ -1,4 +1,5 @@
-//! The capture thread: source → (pause filter, pacing) → the encoder's queue. It never blocks a
+//! The capture thread: source (its frames converted to pictures where they lie) → (pause filter,
+//! pacing) → the encoder's queue. It never blocks a
 //! real-time source: when the encoder is behind, the oldest waiting frame is dropped and counted.
 
 use std::sync::atomic::Ordering;
@@ -6,14 +7,14 @@ use std::time::Duration;
 
 use super::pause::{PauseClock, Transition};
 use super::shared::{Captured, Shared, SOURCE_POLL};
-use crate::capture::{Frame, FrameSource, Pacer, SourceEvent, MAX_AHEAD};
+use crate::capture::{FrameSource, Pacer, Picture, PictureMaker, SourceEvent, MAX_AHEAD};
 use crate::event::{Event, StopReason};
 use crate::queue::LatestSender;
 use crate::stats::Counters;
 
 /// Applies the [`MAX_AHEAD`] policy to a frame of a real-time source whose clock reads `now`:
 /// retimes it, counts it, and warns the first time.
-fn retime_if_ahead(frame: &mut Frame, now: Duration, shared: &Shared, events: &LatestSender<Event>) {
+fn retime_if_ahead(frame: &mut Picture, now: Duration, shared: &Shared, events: &LatestSender<Event>) {
     let Some(ahead) = frame.timestamp.checked_sub(now).filter(|a| *a > MAX_AHEAD) else {
         return;
     };
@@ -33,6 +34,7 @@ fn retime_if_ahead(frame: &mut Frame, now: Duration, shared: &Shared, events: &L
 pub(super) fn capture_loop(
     mut source: Box<dyn FrameSource>,
     fps: u32,
+    (width, height): (u32, u32),
     frames: &LatestSender<Captured>,
     shared: &Shared,
     events: &LatestSender<Event>,
@@ -43,12 +45,13 @@ pub(super) fn capture_loop(
     let mut pacer = Pacer::new(fps);
     let mut clock = PauseClock::default();
     let mut hidden = false;
-    let send = |frame: Frame| {
+    let mut pictures = PictureMaker::new(width, height);
+    let send = |picture: Picture| {
         if realtime {
-            let dropped = frames.send(Captured::Frame(frame));
+            let dropped = frames.send(Captured::Picture(picture));
             Counters::add(&counters.frames_dropped, dropped as u64);
         } else {
-            frames.send_blocking(Captured::Frame(frame));
+            frames.send_blocking(Captured::Picture(picture));
         }
     };
     let end = |pacer: &mut Pacer, at: Option<Duration>, clock: &PauseClock, reason| {
@@ -60,23 +63,36 @@ pub(super) fn capture_loop(
             reason,
         });
     };
-    let mut stopping = false;
+    // Once stop is seen: the source's time then (real-time sources; virtual time stops at once).
+    let mut stopping: Option<Duration> = None;
     loop {
-        if !stopping && shared.stop.load(Ordering::Acquire) {
-            // Frames already handed over before stop (pushed, due) still belong in the file.
-            stopping = true;
+        if stopping.is_none() && shared.stop.load(Ordering::Acquire) {
+            // Frames already handed over before stop (pushed, due) still belong in the file;
+            // later ones do not, however many a source behind its schedule still has due.
+            stopping = Some(source.now().unwrap_or_default());
         }
-        let event = if stopping {
-            match source.next_event(Duration::ZERO) {
-                Ok(SourceEvent::Frame(frame)) if realtime && !clock.is_paused() => Ok(SourceEvent::Frame(frame)),
-                _ => return end(&mut pacer, source.now(), &clock, StopReason::Requested),
+        let event = if let Some(stopped_at) = stopping {
+            match source.next_event(Duration::ZERO, &mut pictures) {
+                Ok(SourceEvent::Picture(picture))
+                    if realtime && !clock.is_paused() && picture.timestamp <= stopped_at =>
+                {
+                    Ok(SourceEvent::Picture(picture))
+                }
+                _ => {
+                    return end(
+                        &mut pacer,
+                        Some(stopped_at).filter(|_| realtime),
+                        &clock,
+                        StopReason::Requested,
+                    )
+                }
             }
         } else {
-            source.next_event(poll)
+            source.next_event(poll, &mut pictures)
         };
         // Pause transitions are timed on the source's clock, or on the frame for virtual time.
         let time = source.now().or(match &event {
-            Ok(SourceEvent::Frame(f)) => Some(f.timestamp),
+            Ok(SourceEvent::Picture(p)) => Some(p.timestamp),
             _ => None,
         });
         if let Some(time) = time {
@@ -88,7 +104,7 @@ pub(super) fn capture_loop(
             }
         }
         match event {
-            Ok(SourceEvent::Frame(mut frame)) => {
+            Ok(SourceEvent::Picture(mut frame)) => {
                 hidden = false;
                 if clock.is_paused() {
                     continue;

@@ -1,4 +1,4 @@
-//! The encode thread: captured frames → encoded samples (see `encode`). Disk I/O never runs here.
+//! The encode thread: captured pictures → encoded samples (see `encode`). Disk I/O never runs here.
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
@@ -23,7 +23,7 @@ pub(super) fn encode_loop(
     };
     loop {
         let outcome = match frames.recv_timeout(SOURCE_POLL) {
-            Ok(Captured::Frame(frame)) => stage.push(frame),
+            Ok(Captured::Picture(picture)) => stage.push(picture),
             Ok(Captured::Unchanged(at)) => stage.unchanged(at),
             Ok(Captured::End { at, reason }) => return end(stage.end_time(at), reason),
             Err(RecvTimeoutError::Timeout) => {

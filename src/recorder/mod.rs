@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 use crossbeam_channel::{bounded, Receiver};
 
 use crate::capture::audio::{open_audio, AudioPusher, AudioSource};
-use crate::capture::{Clock, FrameBuffers, FramePusher, FrameSource};
+use crate::capture::{Clock, FramePusher, FrameSource};
 use crate::config::RecorderConfig;
 use crate::encode::{AudioEncoder, EncodeStage, FdkAacEncoder};
 use crate::error::{Error, Result};
@@ -125,9 +125,9 @@ impl Recorder {
                 },
             });
         }
-        let buffers = FrameBuffers::new();
-        source.use_buffers(buffers.clone());
-        let mut stage = EncodeStage::new(&settings.encode, buffers)?;
+        let size = (settings.encode.width, settings.encode.height);
+        source.set_output_size(size.0, size.1);
+        let mut stage = EncodeStage::new(&settings.encode)?;
         if audio.is_some() {
             stage = stage.with_heartbeat(settings.fragment_interval);
         }
@@ -162,7 +162,7 @@ impl Recorder {
                     // a panic's reason is in `shared` (see `run_guarded`).
                     let frames = captured_tx;
                     run_guarded("capture", &shared, &events, || {
-                        capture_loop(source, fps, &frames, &shared, &events)
+                        capture_loop(source, fps, size, &frames, &shared, &events)
                     });
                 })
                 .map_err(spawn_failed)?

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::capture::Frame;
+use crate::capture::Picture;
 use crate::encode::{AudioPacket, Sample, TrackInfo};
 use crate::error::{catch_quietly, panic_text};
 use crate::event::{Event, StopReason};
@@ -73,7 +73,7 @@ pub(super) fn run_guarded<T>(
 
 /// Messages from capture to encode.
 pub(super) enum Captured {
-    Frame(Frame),
+    Picture(Picture),
     /// The previous picture, still showing at this time.
     Unchanged(Duration),
     End {

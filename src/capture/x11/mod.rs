@@ -1,7 +1,7 @@
 //! Window capture on X11: the Composite extension redirects the window to an off-screen pixmap
 //! (the X11 twin of Windows' DWM), so parts covered by other windows are still captured; the
-//! pixmap is read with MIT-SHM (a shared segment the server writes into), or with a plain
-//! GetImage where shared memory is unavailable (a remote display).
+//! pixmap is read with MIT-SHM (a shared segment the server writes into, converted straight from
+//! there: no copy), or with a plain GetImage where shared memory is unavailable (a remote display).
 //!
 //! The Damage extension says when the application drew: while it does not, no pixel is read and
 //! the source reports [`SourceEvent::Unchanged`], so a still slide costs almost nothing.
@@ -29,7 +29,7 @@ pub(crate) use server::list_windows;
 use server::{check, connect, find, reply, source_error};
 
 use crate::capture::pacer::Ticker;
-use crate::capture::{Clock, Frame, FrameBuffers, FrameSource, SourceEvent};
+use crate::capture::{Clock, Frame, FrameSource, Picture, PictureMaker, SourceEvent};
 use crate::error::{Error, Result};
 
 /// A shared-memory segment the server writes images into.
@@ -79,7 +79,8 @@ pub struct X11Source {
     damage: Option<damage::Damage>,
     /// The window was drawn since the last read (always true without Damage).
     dirty: bool,
-    buffers: FrameBuffers,
+    /// The last picture read with a plain GetImage (no MIT-SHM).
+    image: Vec<u8>,
 }
 
 /// How long an application gets to repaint its window after we redirect it or it is resized or
@@ -136,24 +137,18 @@ impl X11Source {
             settled_at: Duration::ZERO,
             damage,
             dirty: true,
-            buffers: FrameBuffers::new(),
+            image: Vec::new(),
         };
         source.rename_pixmap()?;
         Ok(source)
     }
 
-    /// Grabs the window's current picture now, outside the frame schedule (snapshots,
+    /// Reads the window's current picture now, outside the frame schedule (snapshots,
     /// benchmarks); `None` while it is unmapped or repainting.
-    pub fn capture_now(&mut self) -> Result<Option<Frame>> {
+    pub fn capture_now(&mut self, pictures: &mut PictureMaker) -> Result<Option<Picture>> {
         self.drain_events()?;
         let timestamp = self.ticker.clock().now();
-        Ok(self.grab().map(|(data, width, height)| Frame {
-            width,
-            height,
-            stride: width as usize * 4,
-            data,
-            timestamp,
-        }))
+        self.grab(timestamp).map(|frame| pictures.make(&frame)).transpose()
     }
 
     /// Reads with MIT-SHM (`true`, the default where the server offers it) or plain GetImage.
@@ -240,27 +235,31 @@ impl X11Source {
         Ok(None)
     }
 
-    /// Reads the pixmap into a BGRA frame (alpha set opaque); `None` when it cannot be read now.
-    fn grab(&mut self) -> Option<(Vec<u8>, u32, u32)> {
+    /// Reads the pixmap (alpha is left as the server sends it: conversion ignores it); `None`
+    /// when it cannot be read now.
+    fn grab(&mut self, timestamp: Duration) -> Option<Frame<'_>> {
         let pixmap = self.pixmap?;
         let (width, height) = self.size;
         let len = width as usize * height as usize * 4;
-        let mut data = if self.use_shm { self.grab_shm(pixmap, len) } else { None };
-        if data.is_none() {
-            let image = self
-                .conn
-                .get_image(ImageFormat::Z_PIXMAP, pixmap, 0, 0, width as u16, height as u16, !0);
-            data = reply("read the window", image).ok().map(|image| image.data);
-        }
-        let mut data = data.filter(|d| d.len() >= len)?;
-        data.truncate(len);
-        for pixel in data.chunks_exact_mut(4) {
-            pixel[3] = 255;
-        }
-        Some((data, width, height))
+        let data = match self.use_shm && self.read_shm(pixmap, len) {
+            true => &self.shared.as_ref()?.map[..len],
+            false => {
+                let image = (self.conn).get_image(ImageFormat::Z_PIXMAP, pixmap, 0, 0, width as u16, height as u16, !0);
+                self.image = reply("read the window", image).ok()?.data;
+                self.image.get(..len)?
+            }
+        };
+        Some(Frame {
+            width,
+            height,
+            stride: width as usize * 4,
+            data,
+            timestamp,
+        })
     }
 
-    fn grab_shm(&mut self, pixmap: u32, len: usize) -> Option<Vec<u8>> {
+    /// Has the server write the pixmap into the shared segment; false if it could not.
+    fn read_shm(&mut self, pixmap: u32, len: usize) -> bool {
         if self.shared.as_ref().is_none_or(|s| s.map.len() < len) {
             if let Some(old) = self.shared.take() {
                 old.free(&self.conn);
@@ -268,18 +267,17 @@ impl X11Source {
             self.shared = SharedImage::new(&self.conn, len);
             if self.shared.is_none() {
                 self.use_shm = false; // e.g. a remote display: GetImage from now on
-                return None;
+                return false;
             }
         }
-        let shared = self.shared.as_ref()?;
+        let Some(shared) = self.shared.as_ref() else {
+            return false;
+        };
         let (width, height) = self.size;
         let format = ImageFormat::Z_PIXMAP.into();
         let request =
             (self.conn).shm_get_image(pixmap, 0, 0, width as u16, height as u16, !0, format, shared.segment, 0);
-        reply("read the window (MIT-SHM)", request).ok()?;
-        let mut data = self.buffers.take(len);
-        data.copy_from_slice(&shared.map[..len]);
-        Some(data)
+        reply("read the window (MIT-SHM)", request).is_ok()
     }
 }
 
@@ -288,11 +286,7 @@ impl FrameSource for X11Source {
         (self.size != (0, 0)).then_some(self.size)
     }
 
-    fn use_buffers(&mut self, buffers: FrameBuffers) {
-        self.buffers = buffers;
-    }
-
-    fn next_event(&mut self, timeout: Duration) -> Result<SourceEvent> {
+    fn next_event(&mut self, timeout: Duration, pictures: &mut PictureMaker) -> Result<SourceEvent> {
         if let Some(reason) = self.drain_events()? {
             return Ok(SourceEvent::Ended(reason));
         }
@@ -320,14 +314,8 @@ impl FrameSource for X11Source {
             )?;
             self.dirty = false;
         }
-        match self.grab() {
-            Some((data, width, height)) => Ok(SourceEvent::Frame(Frame {
-                width,
-                height,
-                stride: width as usize * 4,
-                data,
-                timestamp: self.ticker.timestamp(index),
-            })),
+        match self.grab(self.ticker.timestamp(index)) {
+            Some(frame) => Ok(SourceEvent::Picture(pictures.make(&frame)?)),
             // Unmapped or resized between the event and the read: the next events tell.
             None => Ok(SourceEvent::Idle),
         }
