@@ -47,57 +47,66 @@ lecture_run() {
 }
 
 # lecture_offset RECORDING: where the recording's first frame falls on the script's clock, in
-# seconds, and how far off that may be ("offset ±error").
+# seconds: "offset error used/found" (the offset is within ±error if the slide changes it used,
+# out of those found, were captured on time).
 #
 # How: the recording is made 15 fps from its first frame (as ssim_rgb compares it) and FFmpeg's
 # scene score finds the frames where a new slide first shows (a slide change scores about 0.17, the
-# video's frames 0.06 at most, the pen and the pointer far less). If frame j is the first to show the
-# slide that appears at T, frame j was taken at or after T and frame j - 1 before it, so the offset
-# lies in [T - j/15, T - (j-1)/15). Each slide change gives such a window; the script puts the
-# changes a quarter frame apart in phase, so their intersection narrows to about a quarter frame
-# with every change recorded (one change, in a 30 s run: a whole frame; the middle is used, so the
-# error is at most half of it). Limits: it assumes the recorder's frames are evenly spaced, and that
-# a frame shows the screen at the time it is stamped with (a constant capture delay is absorbed in
-# the offset, jitter is not); the lecture changes 60 times a second, so the reference can still be
-# up to a tick (1/60 s) off a frame where the pointer, the pen or the video moved; when the windows
-# do not intersect (uneven capture), the middle of their span is used.
+# video's frames 0.06 at most, the pen and the pointer far less). If frame j is the first to show
+# the slide that appears at T, frame j was taken at or after T and frame j - 1 before it, so the
+# offset lies in [T - j/15, T - (j-1)/15). Each slide change gives such a window; the script puts
+# the changes a quarter frame apart in phase, so their intersection narrows to about a quarter
+# frame with every change recorded (one change, in a 30 s run: a whole frame; the middle is used,
+# so the error is at most half of it). A slide that reached the screen late (the client or the X
+# server fell behind on a loaded machine) gives a window that misses the others: the point most
+# windows share wins, and only the windows holding it are used. Limits: it assumes the recorder's
+# frames are evenly spaced, and that a frame shows the screen at the time it is stamped with (a
+# constant capture delay is absorbed in the offset, jitter is not); the lecture changes 60 times a
+# second, so the reference can still be a tick (1/60 s) off where the pointer, the pen or the video
+# moved.
 lecture_offset() {
   ffmpeg -nostdin -v info -i "$1" -vf "setpts=PTS-STARTPTS,fps=$FPS,select='gt(scene,0.1)',showinfo" -f null - 2>&1 |
     sed -n 's/.*pts_time:\([0-9.]*\).*/\1/p' |
     awk -v fps=$FPS -v changes="$LECTURE_SLIDE_CHANGES" '
-      BEGIN { n = split(changes, slide, " "); low = -1e9; high = 1e9; span_low = 1e9; span_high = -1e9 }
+      BEGIN { n = split(changes, slide, " ") }
       { j = int($1 * fps + 0.5)
         for (i = 1; i <= n; i++) {
-          a = slide[i] - j / fps; b = a + 1 / fps  # the recording starts within a few seconds of the script
-          if (a > -1 && a < 5) { low = a > low ? a : low; high = b < high ? b : high
-            span_low = a < span_low ? a : span_low; span_high = b > span_high ? b : span_high } } }
-      END { if (span_high < span_low) exit 1
-            if (low >= high) { low = span_low; high = span_high }
-            printf "%.4f %.4f\n", (low + high) / 2, (high - low) / 2 }'
+          a = slide[i] - j / fps # the recording starts within a few seconds of the script
+          if (a > -1 && a < 5) { found++; low[found] = a; high[found] = a + 1 / fps } } }
+      function holds(w, point) { return low[w] <= point + 1e-6 && point + 1e-6 < high[w] }
+      END { if (!found) exit 1
+            for (c = 1; c <= found; c++) {
+              count = 0
+              for (w = 1; w <= found; w++) count += holds(w, low[c])
+              if (count > used) { used = count; point = low[c] } }
+            from = -1e9; to = 1e9
+            for (w = 1; w <= found; w++) if (holds(w, point)) {
+              from = low[w] > from ? low[w] : from; to = high[w] < to ? high[w] : to }
+            printf "%.4f %.4f %d/%d\n", (from + to) / 2, (to - from) / 2, used, found }'
 }
 
 lecture() {
-  local seconds=${LECTURE_SECONDS:-120} recorder out cpu_s rss x_s offset error ssim kbits
+  local seconds=${LECTURE_SECONDS:-120} recorder out cpu_s rss x_s offset error used ssim kbits
   local -A cpu=() xcpu=() rss_of=() bits=() ssim_of=()
   local name_classrec="classrec (window, Damage)" name_openh264="FFmpeg x11grab + libopenh264"
   local name_x264="FFmpeg x11grab + libx264 ultrafast"
-  printf '\n| lecture, %s s, X11 | recorder | CPU s per recorded minute | X server CPU s per minute | peak RSS MiB | Mbit per minute | kbit/s | SSIM (RGB) | offset s |\n' "$seconds"
+  printf '\n| lecture, %s s, X11 | recorder | CPU s per recorded minute | X server CPU s per minute | peak RSS MiB | Mbit per minute | kbit/s | SSIM (RGB) | offset s (slide changes used) |\n' "$seconds"
   printf '|---|---|---|---|---|---|---|---|---|\n'
   for recorder in classrec openh264 x264; do
     out=$WORK/lecture-$recorder.mp4
     lecture_run $recorder "$out" "$seconds" >"$WORK/lecture.cost"
     read -r cpu_s rss x_s <"$WORK/lecture.cost"
     lecture_offset "$out" >"$WORK/lecture.offset" || { echo "no slide change found in $out" >&2; return 1; }
-    read -r offset error <"$WORK/lecture.offset"
+    read -r offset error used <"$WORK/lecture.offset"
     ssim=$(SSIM_RETIME=1 ssim_rgb <(target/release/examples/x11_window --paint lecture --dump-raw - --fps $FPS \
       --seconds "$seconds" --start "$offset") "$out")
     kbits=$(echo "$(stat -c %s "$out") * 8 / $seconds / 1000" | bc -l)
     cpu[$recorder]=$(echo "$cpu_s * 60 / $seconds" | bc -l) xcpu[$recorder]=$(echo "$x_s * 60 / $seconds" | bc -l)
     rss_of[$recorder]=$rss bits[$recorder]=$kbits ssim_of[$recorder]=$ssim
     local name=name_$recorder
-    printf '| lecture | %s | %.2f | %.2f | %.0f | %.1f | %.0f | %s | %.3f ± %.3f |\n' "${!name}" "${cpu[$recorder]}" \
-      "${xcpu[$recorder]}" "$(echo "$rss / 1024" | bc -l)" "$(echo "$kbits * 60 / 1000" | bc -l)" "$kbits" "$ssim" \
-      "$offset" "$error"
+    printf '| lecture | %s | %.2f | %.2f | %.0f | %.1f | %.0f | %s | %.3f ± %.3f (%s changes) |\n' "${!name}" \
+      "${cpu[$recorder]}" "${xcpu[$recorder]}" "$(echo "$rss / 1024" | bc -l)" "$(echo "$kbits * 60 / 1000" | bc -l)" \
+      "$kbits" "$ssim" "$offset" "$error" "$used"
   done
   printf '| lecture | classrec / FFmpeg + libopenh264 | %.2fx | %.2fx | %.2fx | %.2fx | | %+.6f | |\n' \
     "$(echo "${cpu[classrec]} / ${cpu[openh264]}" | bc -l)" "$(echo "${xcpu[classrec]} / ${xcpu[openh264]}" | bc -l)" \

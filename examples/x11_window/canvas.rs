@@ -96,14 +96,17 @@ impl Canvas {
         }
     }
 
-    /// The pixels of `rect`, rows packed one after the other.
-    pub fn rows_of(&self, rect: Rect) -> Vec<u8> {
+    /// The pixels of `rect`, rows packed one after the other (borrowed when they already are).
+    pub fn rows_of(&self, rect: Rect) -> std::borrow::Cow<'_, [u8]> {
+        if rect.x == 0 && rect.width == self.width {
+            return self.pixels[rect.y * self.width * 4..(rect.y + rect.height) * self.width * 4].into();
+        }
         let mut out = Vec::with_capacity(rect.width * rect.height * 4);
         for y in rect.y..rect.y + rect.height {
             let start = (y * self.width + rect.x) * 4;
             out.extend_from_slice(&self.pixels[start..start + rect.width * 4]);
         }
-        out
+        out.into()
     }
 
     /// A round pen stroke from `from` to `to`, `radius` pixels wide each side; returns what it

@@ -67,6 +67,11 @@ struct Stroke {
 }
 
 impl Stroke {
+    /// The tick after its last point.
+    fn end(&self) -> u64 {
+        self.start + self.points.len() as u64
+    }
+
     /// How many of its points are down at `tick`.
     fn points_at(&self, tick: u64) -> usize {
         tick.checked_sub(self.start)
@@ -91,13 +96,14 @@ fn handwriting(start: u64, at: (f32, f32), words: usize, seed: u64, rgb: u32) ->
                 (x + dx, at.1 + 0.03 * (x + dx - at.0) - 18.0 * height * (1.0 + s.cos()))
             })
             .collect();
-        x = points.last().map_or(x, |p| p.0) + 34.0;
-        strokes.push(Stroke {
+        let end = points.last().map_or(x, |p| p.0);
+        let stroke = Stroke {
             start: tick,
             points,
             rgb,
-        });
-        tick = strokes.last().map_or(tick, |s| s.start + s.points.len() as u64) + 12;
+        };
+        (x, tick) = (end + 34.0, stroke.end() + 12);
+        strokes.push(stroke);
     }
     strokes
 }
@@ -161,7 +167,9 @@ fn pointer_moves() -> Vec<Move> {
 /// The lecture's picture at the last tick it was advanced to.
 pub struct Lecture {
     slide: Option<usize>,
-    slide_picture: Canvas,
+    /// Every slide, painted before the lecture starts (as a presentation app does), so that a
+    /// change costs only sending it.
+    slide_pictures: Vec<Canvas>,
     /// Everything but the pointer.
     board: Canvas,
     screen: Canvas,
@@ -180,7 +188,9 @@ impl Lecture {
         let blank = Canvas::new(WIDTH, HEIGHT, 0);
         Lecture {
             slide: None,
-            slide_picture: blank.clone(),
+            slide_pictures: (0..SLIDES.len())
+                .map(|i| slides::slide(i, SLIDES[i].1, WIDTH, HEIGHT))
+                .collect(),
             board: blank.clone(),
             screen: blank,
             video: Video::new(VIDEO.width, VIDEO.height),
@@ -203,8 +213,7 @@ impl Lecture {
         let slide = slide_at(tick);
         if self.slide != Some(slide) {
             self.slide = Some(slide);
-            self.slide_picture = slides::slide(slide, SLIDES[slide].1, WIDTH, HEIGHT);
-            self.board = self.slide_picture.clone();
+            self.board.copy_from(&self.slide_pictures[slide], self.board.bounds());
             self.drawn.fill(0);
             self.video_frame = None;
             dirty.push(self.board.bounds());
@@ -213,7 +222,7 @@ impl Lecture {
         if frame != self.video_frame {
             match frame {
                 Some(frame) => self.video.paint(&mut self.board, frame, (VIDEO.x, VIDEO.y)),
-                None => self.board.copy_from(&self.slide_picture, VIDEO),
+                None => self.board.copy_from(&self.slide_pictures[slide], VIDEO),
             }
             self.video_frame = frame;
             for i in 0..self.strokes.len() {
@@ -259,10 +268,7 @@ impl Lecture {
 
     /// The pointer's tip at `tick`: on the pen while it writes, else along a move, else hidden.
     fn pointer_at(&self, tick: u64) -> Option<(usize, usize)> {
-        let writing = self
-            .strokes
-            .iter()
-            .find(|s| (s.start..s.start + s.points.len() as u64).contains(&tick));
+        let writing = self.strokes.iter().find(|s| (s.start..s.end()).contains(&tick));
         let tip = match writing {
             Some(stroke) => stroke.points[stroke.points_at(tick) - 1],
             None => {
