@@ -6,12 +6,16 @@
 # SSIM against the source (FFmpeg's ssim filter, in RGB: see benches/ssim.sh), best of ROUNDS.
 # classrec runs with its defaults (camera tuning), with screen tuning, and uploading to a local
 # SeaweedFS while recording (peak RSS with upload). Last, a still 1080p slide in a real X11 window
-# (Xvfb), recorded for a minute: CPU seconds per recorded minute.
+# (Xvfb), recorded for a minute: CPU seconds per recorded minute; and a 2-minute lecture in a real
+# X11 window recorded by classrec and by FFmpeg's x11grab (benches/lecture.sh).
 #
 # Usage: bash benches/compare.sh [SECONDS=20] [ROUNDS=3]
+#        bash benches/compare.sh lecture       (the lecture alone; LECTURE_SECONDS=30 for a short run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
+ONLY_LECTURE=false
+[ "${1:-}" = lecture ] && ONLY_LECTURE=true && shift
 SECONDS_OF_VIDEO=${1:-20}
 ROUNDS=${2:-3}
 SIZE=1920x1080
@@ -19,14 +23,18 @@ FPS=15
 KBPS=1500
 GOP=$((FPS * 2))
 WORK=target/compare
-FFMPEG_OPENH264=$PWD/target/ffmpeg-openh264/bin/ffmpeg
+FFMPEG_PREFIX=$PWD/target/ffmpeg-openh264
+FFMPEG_OPENH264=$FFMPEG_PREFIX/bin/ffmpeg
 source benches/ssim.sh
+source benches/lecture.sh
 mkdir -p "$WORK"
 
+# build_ffmpeg_openh264: once, and again when an older build lacks x11grab (the lecture needs it).
 build_ffmpeg_openh264() {
-  [ -x "$FFMPEG_OPENH264" ] && return
-  echo "building FFmpeg + libopenh264 from Debian's source (a few minutes, once)" >&2
-  apt_install libopenh264-dev nasm pkg-config xz-utils dpkg-dev
+  "$FFMPEG_OPENH264" -hide_banner -devices 2>/dev/null | grep -q x11grab && return
+  echo "building FFmpeg + libopenh264 (+ x11grab) from Debian's source (a few minutes, once)" >&2
+  apt_install libopenh264-dev nasm pkg-config xz-utils dpkg-dev \
+    libxcb1-dev libxcb-shm0-dev libxcb-xfixes0-dev libxcb-shape0-dev
   if ! grep -rqs "deb-src\|Types: deb-src" /etc/apt/sources.list /etc/apt/sources.list.d/; then
     printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' |
       as_root tee /etc/apt/sources.list.d/classrec-src.sources >/dev/null
@@ -35,12 +43,14 @@ build_ffmpeg_openh264() {
   local src=$PWD/target/ffmpeg-src
   mkdir -p "$src"
   (cd "$src" && apt-get source --download-only ffmpeg >/dev/null 2>&1)
-  rm -rf "$src/build" && mkdir -p "$src/build"
+  # A fresh prefix: `make install` would otherwise write through hard links into a copied target/.
+  rm -rf "$src/build" "$FFMPEG_PREFIX" && mkdir -p "$src/build"
   tar -xf "$src"/ffmpeg_*.orig.tar.xz -C "$src/build" --strip-components=1
   (cd "$src/build" &&
-    ./configure --prefix="$PWD/../../ffmpeg-openh264" --disable-everything --disable-doc --disable-debug \
+    ./configure --prefix="$FFMPEG_PREFIX" --disable-everything --disable-doc --disable-debug \
       --disable-ffplay --enable-libopenh264 --enable-encoder=libopenh264 --enable-decoder=h264,rawvideo \
       --enable-demuxer=rawvideo,mov --enable-muxer=mp4,null --enable-protocol=file,pipe \
+      --enable-libxcb --enable-indev=xcbgrab \
       --enable-filter=scale,format,null >/dev/null &&
     make -j"$(nproc)" >/dev/null && make install >/dev/null)
 }
@@ -114,6 +124,10 @@ install_test_deps
 apt_install bc time curl
 build_ffmpeg_openh264
 cargo build --release --quiet --example record --example synth --example x11_window
+if $ONLY_LECTURE; then
+  lecture
+  exit
+fi
 start_s3
 FRAMES=$((SECONDS_OF_VIDEO * FPS))
 
@@ -156,3 +170,4 @@ for scene in classroom motion; do
   rm -f "$input"
 done
 still_slide
+lecture
