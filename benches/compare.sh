@@ -156,3 +156,5 @@ for scene in classroom motion; do
   rm -f "$input"
 done
 still_slide
+source benches/equal_ssim.sh
+equal_ssim classroom "$EQUAL_SSIM_CLASSROOM"
