@@ -24,8 +24,9 @@ EQUAL_SSIM_KBPS_HIGH=${EQUAL_SSIM_KBPS_HIGH:-6400}
 EQUAL_SSIM_CLASSROOM=0.9900
 
 # encode_at ENCODER INPUT KBPS OUT: one encode as compare.sh runs it; writes the CPU seconds
-# (user + sys) to $WORK/time. ENCODER: openh264, x264, or classrec followed by `record` options
-# (e.g. "classrec --content screen").
+# (user + sys) to $WORK/time. ENCODER: openh264, x264, classrec followed by `record` options
+# (e.g. "classrec --content screen"), or sweep followed by an examples/encoder_sweep setting
+# without its bitrate (e.g. "sweep camera,low,150,18-40,bg"; the stream is put in an MP4).
 encode_at() {
   local encoder=$1 input=$2 kbps=$3 out=$4 ffmpeg=$FFMPEG_OPENH264 codec=(-c:v libopenh264) options
   case $encoder in
@@ -41,6 +42,13 @@ encode_at() {
         --input-size "$SIZE" --size "$SIZE" --fps "$FPS" --out-dir "$WORK/equal-ssim-rec" --bitrate-kbps "$kbps" \
         "${options[@]}" >/dev/null 2>"$WORK/stderr" &&
         mv "$WORK"/equal-ssim-rec/*.mp4 "$out" ;;
+    sweep\ *)
+      local usage complexity keyframes rest spec
+      IFS=, read -r usage complexity keyframes rest <<<"${encoder#sweep }"
+      spec=$usage,$complexity,$keyframes,$kbps,$rest
+      /usr/bin/time -f "%U %S" -o "$WORK/time" target/release/examples/encoder_sweep "$input" "$SIZE" "$FPS" \
+        "$spec" >/dev/null 2>"$WORK/stderr" &&
+        ffmpeg -nostdin -y -v error -f h264 -framerate "$FPS" -i "target/sweep/${spec//,/_}.h264" -c copy "$out" ;;
     *) echo "unknown encoder \`$encoder\`" >&2 && return 1 ;;
   esac || {
     cat "$WORK/stderr" >&2
@@ -96,3 +104,19 @@ equal_ssim() {
   done
   rm -f "$input"
 }
+
+# Alone, to compare settings on the curve (the openh264 encoder needs compare.sh's FFmpeg build):
+#   bash benches/equal_ssim.sh [SECONDS=20] [GOAL=0.9900] [ENCODER...]
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
+  cd "$(dirname "$0")/.."
+  SECONDS_OF_VIDEO=${1:-20}
+  goal=${2:-$EQUAL_SSIM_CLASSROOM}
+  shift 2 || shift $#
+  SIZE=1920x1080 FPS=15 GOP=30 WORK=target/equal-ssim FFMPEG_OPENH264=$PWD/target/ffmpeg-openh264/bin/ffmpeg
+  source benches/ssim.sh
+  mkdir -p "$WORK"
+  cargo build --release --quiet --example record --example synth
+  cargo build --release --quiet --features bench --example encoder_sweep
+  equal_ssim classroom "$goal" "$@"
+fi
