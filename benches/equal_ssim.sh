@@ -116,7 +116,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   SIZE=1920x1080 FPS=15 GOP=30 WORK=target/equal-ssim FFMPEG_OPENH264=$PWD/target/ffmpeg-openh264/bin/ffmpeg
   source benches/ssim.sh
   mkdir -p "$WORK"
-  cargo build --release --quiet --example record --example synth
-  cargo build --release --quiet --features bench --example encoder_sweep
+  # One build: the lib with and without `bench` would rebuild each other's.
+  cargo build --release --quiet --features bench --example record --example synth --example encoder_sweep
   equal_ssim classroom "$goal" "$@"
 fi
