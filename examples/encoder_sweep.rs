@@ -4,8 +4,9 @@
 //!
 //! Usage: `encoder_sweep INPUT.bgra WIDTHxHEIGHT FPS SPEC...`, where SPEC is
 //! `usage,complexity,keyframe_frames,kbps,qp_min-qp_max[,tools]` (usage: screen|camera; complexity:
-//! low|medium|high; tools, camera only: aq+bg (the default), aq, bg or none, adaptive quantization
-//! and background detection), e.g. `screen,low,150,1500,18-40` or `camera,low,150,1500,18-40,bg`.
+//! low|medium|high; tools, camera only: aq (adaptive quantization, the recorder's and the default),
+//! aq+bg (and background detection), bg or none), e.g. `screen,low,150,1500,18-40` or
+//! `camera,low,150,1500,18-40,aq+bg`.
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -31,7 +32,7 @@ struct Spec {
 fn parse_spec(spec: &str, fps: u32) -> Fallible<Spec> {
     let fields: Vec<&str> = spec.split(',').collect();
     let (usage, complexity, keyframe_frames, kbps, qp, tools) = match fields[..] {
-        [usage, complexity, keyframes, kbps, qp] => (usage, complexity, keyframes, kbps, qp, "aq+bg"),
+        [usage, complexity, keyframes, kbps, qp] => (usage, complexity, keyframes, kbps, qp, "aq"),
         [usage, complexity, keyframes, kbps, qp, tools] => (usage, complexity, keyframes, kbps, qp, tools),
         _ => return Err(format!("`{spec}` is not usage,complexity,keyframe_frames,kbps,qp_min-qp_max[,tools]").into()),
     };
