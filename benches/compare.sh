@@ -27,6 +27,7 @@ FFMPEG_PREFIX=$PWD/target/ffmpeg-openh264
 FFMPEG_OPENH264=$FFMPEG_PREFIX/bin/ffmpeg
 source benches/ssim.sh
 source benches/lecture.sh
+source benches/equal_ssim.sh
 mkdir -p "$WORK"
 
 # build_ffmpeg_openh264: once, and again when an older build lacks x11grab (the lecture needs it).
@@ -170,4 +171,5 @@ for scene in classroom motion; do
   rm -f "$input"
 done
 still_slide
+equal_ssim classroom "$EQUAL_SSIM_CLASSROOM"
 lecture

@@ -3,8 +3,10 @@
 //! This is how the defaults in `src/encode/h264.rs` were chosen.
 //!
 //! Usage: `encoder_sweep INPUT.bgra WIDTHxHEIGHT FPS SPEC...`, where SPEC is
-//! `usage,complexity,keyframe_frames,kbps,qp_min-qp_max` (usage: screen|camera; complexity:
-//! low|medium|high), e.g. `screen,low,150,1500,18-40`.
+//! `usage,complexity,keyframe_frames,kbps,qp_min-qp_max[,tools]` (usage: screen|camera; complexity:
+//! low|medium|high; tools, camera only: aq (adaptive quantization, the recorder's and the default),
+//! aq+bg (and background detection), bg or none), e.g. `screen,low,150,1500,18-40` or
+//! `camera,low,150,1500,18-40,aq+bg`.
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -29,10 +31,17 @@ struct Spec {
 
 fn parse_spec(spec: &str, fps: u32) -> Fallible<Spec> {
     let fields: Vec<&str> = spec.split(',').collect();
-    let [usage, complexity, keyframe_frames, kbps, qp] = fields[..] else {
-        return Err(format!("`{spec}` is not usage,complexity,keyframe_frames,kbps,qp_min-qp_max").into());
+    let (usage, complexity, keyframe_frames, kbps, qp, tools) = match fields[..] {
+        [usage, complexity, keyframes, kbps, qp] => (usage, complexity, keyframes, kbps, qp, "aq"),
+        [usage, complexity, keyframes, kbps, qp, tools] => (usage, complexity, keyframes, kbps, qp, tools),
+        _ => return Err(format!("`{spec}` is not usage,complexity,keyframe_frames,kbps,qp_min-qp_max[,tools]").into()),
     };
+    if !["aq+bg", "aq", "bg", "none"].contains(&tools) {
+        return Err(format!("tools are aq+bg, aq, bg or none, not `{tools}`").into());
+    }
     let camera = usage == "camera";
+    // OpenH264 turns both off for screen content anyway.
+    let tools = if camera { tools } else { "none" };
     let complexity = match complexity {
         "low" => Complexity::Low,
         "medium" => Complexity::Medium,
@@ -51,8 +60,8 @@ fn parse_spec(spec: &str, fps: u32) -> Fallible<Spec> {
         } else {
             UsageType::ScreenContentRealTime
         })
-        .adaptive_quantization(camera)
-        .background_detection(camera)
+        .adaptive_quantization(tools.contains("aq"))
+        .background_detection(tools.contains("bg"))
         .qp(QpRange::new(qp_min.parse()?, qp_max.parse()?))
         .complexity(complexity)
         .num_threads(1)

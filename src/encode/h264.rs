@@ -52,15 +52,24 @@ impl H264Encoder {
     /// An encoder with these settings (the picture size comes with the first picture).
     pub fn new(settings: H264Settings) -> Result<Self> {
         // Measured at 1080p15 with benches/sweep.sh and benches/compare.sh (README, Performance):
-        // * With the QP range at 18..40, camera and screen tuning spend the same bits for the same
-        //   RGB SSIM on the classroom; camera tuning is ~1.15x faster and needs 21 MiB less (screen
-        //   content keeps block-feature tables per picture, valgrind massif). Camera is the default.
+        // * With the QP range at 18..40, camera and screen tuning spend about the same bits for the
+        //   same RGB SSIM on the classroom (screen 6% fewer at equal SSIM, below); camera tuning is
+        //   ~1.15x faster and needs 21 MiB less (screen content keeps block-feature tables per
+        //   picture, valgrind massif). Camera is the default.
         // * Low complexity is as good as medium and up to 1.3x faster on full motion.
         // * QP range: left at 0, OpenH264 clamps screen content to QP 26..35, which caps quality
         //   (SSIM 0.9896 at 285 kbit/s); 18..40 reaches FFmpeg + libopenh264's SSIM at 0.55x
         //   its bitrate and still lets full motion hold the target rate.
-        // OpenH264 turns adaptive quantization and background detection off for screen content
-        // anyway, so say so and spare the log its warnings.
+        // At equal RGB SSIM (benches/equal_ssim.sh: the bitrate that reaches 0.9900 on the 20 s
+        // classroom; FFmpeg + libopenh264 needs 390 kbit/s):
+        // * Background detection off: 288 kbit/s instead of 297 (-3%) and 5% less CPU (record,
+        //   best of 4); full motion at 1500 kbit/s unchanged (SSIM 0.6317). Adaptive quantization
+        //   changes neither bits nor time.
+        // * From there (encoder_sweep, 286): no gain from medium complexity (288), QP 12..40 (290)
+        //   or 18..44 (284). Screen tuning needs 270 (-6%) but 1.15x the CPU; a keyframe every
+        //   20 s instead of 10 s (the recorder's policy) 258 (-10%).
+        // OpenH264 turns adaptive quantization off for screen content anyway, so say so and spare
+        // the log its warnings.
         let (usage, camera_tools) = match settings.content {
             ContentType::Screen => (UsageType::ScreenContentRealTime, false),
             ContentType::Camera => (UsageType::CameraVideoRealTime, true),
@@ -75,7 +84,7 @@ impl H264Encoder {
             .intra_frame_period(IntraFramePeriod::from_num_frames(0))
             .usage_type(usage)
             .adaptive_quantization(camera_tools)
-            .background_detection(camera_tools)
+            .background_detection(false)
             .qp(QpRange::new(QP_RANGE.0, QP_RANGE.1))
             .complexity(Complexity::Low)
             // One slice per frame (forced by the crate), so more threads would not help.
