@@ -68,13 +68,18 @@ pub(super) fn capture_loop(
     loop {
         if stopping.is_none() && shared.stop.load(Ordering::Acquire) {
             // Frames already handed over before stop (pushed, due) still belong in the file;
-            // later ones do not, however many a source behind its schedule still has due.
+            // later ones do not, however many a source behind its schedule still has due. A
+            // pushed frame may be stamped up to MAX_AHEAD later than the clock (or is retimed to
+            // it), so that is the margin.
             stopping = Some(source.now().unwrap_or_default());
         }
         let event = if let Some(stopped_at) = stopping {
+            let handed_over = |p: &Picture, now: Option<Duration>| {
+                p.timestamp.min(now.unwrap_or(p.timestamp)) <= stopped_at + MAX_AHEAD
+            };
             match source.next_event(Duration::ZERO, &mut pictures) {
                 Ok(SourceEvent::Picture(picture))
-                    if realtime && !clock.is_paused() && picture.timestamp <= stopped_at =>
+                    if realtime && !clock.is_paused() && handed_over(&picture, source.now()) =>
                 {
                     Ok(SourceEvent::Picture(picture))
                 }

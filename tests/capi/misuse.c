@@ -236,6 +236,13 @@ static void pushed_recorder(const char *dir) {
     CHECK_RESULT(classrec_recorder_push_frame(rec, frame, W, H, W * 4, (int64_t)i * 1000000 / 15),
                  CLASSREC_RESULT_OK, "a valid frame is taken");
   }
+  /* Frames the capture thread takes while paused are cut (and not counted): let it take all 20
+     before pausing, which a loaded machine may delay. */
+  classrec_stats taken = {.struct_size = sizeof taken};
+  for (int waited = 0; waited < 500; waited++) {
+    if (classrec_recorder_stats(rec, &taken) == CLASSREC_RESULT_OK && taken.frames_captured == 20) break;
+    sleep_ms(10);
+  }
   int16_t silence[160] = {0};
   CHECK_RESULT(classrec_recorder_push_audio(rec, silence, 160, 16000, 1, CLASSREC_SAMPLE_FORMAT_S16, -1),
                CLASSREC_RESULT_WRONG_STATE, "push_audio without pushed sound is WRONG_STATE");
