@@ -61,17 +61,22 @@ fn run(
         Ok(())
     };
     loop {
-        if let Some(&end) = shared.video_end.get() {
-            timeline.finish(Some(end), &mut out)?;
-            send(encoder, &mut out)?;
-            publish(&timeline, counters);
-            return flush(encoder, packets, end);
+        let video_end = shared.video_end.get().copied();
+        if let Some(end) = video_end {
+            // In virtual time the sound is read up to the picture's end first: a fast picture
+            // source (a mapped file) may end before the sound has been read that far.
+            if realtime || ended || frames_to_time(timeline.position()) >= end {
+                timeline.finish(Some(end), &mut out)?;
+                send(encoder, &mut out)?;
+                publish(&timeline, counters);
+                return flush(encoder, packets, end);
+            }
         }
         if ended {
             std::thread::sleep(AUDIO_POLL);
             continue;
         }
-        if !realtime {
+        if !realtime && video_end.is_none() {
             // Virtual time: stay within a short lead of the picture.
             let position = frames_to_time(timeline.position());
             let video = Duration::from_nanos(shared.video_progress.load(Ordering::Acquire));
