@@ -69,9 +69,7 @@ impl RawSource {
             // SAFETY: a regular file we only read; see the module docs for the one condition.
             if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
                 let _ = map.advise(memmap2::Advice::Sequential);
-                let mut source = Self::from_reader(Box::new(std::io::empty()), width, height, fps);
-                source.input = Input::Mapped { map, at: 0 };
-                return Ok(source);
+                return Ok(Self::with_input(Input::Mapped { map, at: 0 }, width, height, fps));
             }
         }
         Ok(Self::from_reader(Box::new(file), width, height, fps))
@@ -79,11 +77,17 @@ impl RawSource {
 
     /// Reads frames from any reader.
     pub fn from_reader(input: Box<dyn Read + Send>, width: u32, height: u32, fps: u32) -> Self {
+        let input = Input::Stream {
+            reader: input,
+            buffer: Vec::new(),
+        };
+        Self::with_input(input, width, height, fps)
+    }
+
+    /// A source reading `input`.
+    fn with_input(input: Input, width: u32, height: u32, fps: u32) -> Self {
         RawSource {
-            input: Input::Stream {
-                reader: input,
-                buffer: Vec::new(),
-            },
+            input,
             width,
             height,
             fps,

@@ -9,7 +9,7 @@ use crate::capture::Frame;
 use crate::error::{Error, Result};
 
 /// The largest rectangle of a `src` aspect ratio that fits in `dst`, centred: (x, y, w, h).
-pub(crate) fn fit_rect(src: (u32, u32), dst: (u32, u32)) -> (u32, u32, u32, u32) {
+fn fit_rect(src: (u32, u32), dst: (u32, u32)) -> (u32, u32, u32, u32) {
     let (sw, sh) = (u64::from(src.0), u64::from(src.1));
     let (dw, dh) = (u64::from(dst.0), u64::from(dst.1));
     // Compare sw/sh with dw/dh without floating point.
