@@ -5,7 +5,8 @@
 # Composite + MIT-SHM + Damage), and FFmpeg's x11grab of the same region with libopenh264 and with
 # libx264 ultrafast (-threads 1; all at 15 fps and 1500 kbit/s). For each: CPU seconds per recorded
 # minute (user + sys of the recorder; the X server's separately), peak RSS, bits per minute, and
-# SSIM (RGB) against the lecture rendered offline (`--dump-raw`) at the recording's frame times.
+# SSIM against the lecture rendered offline (`--dump-raw`) at the recording's frame times: in RGB,
+# and in YUV with the stream's own matrix (benches/ssim.sh says why both).
 #
 # Sourced by benches/compare.sh (needs SIZE FPS KBPS GOP WORK FFMPEG_OPENH264, ssim.sh, bc and the
 # release examples record and x11_window). LECTURE_SECONDS shortens the recordings (default 120).
@@ -86,30 +87,33 @@ lecture_offset() {
 }
 
 lecture() {
-  local seconds=${LECTURE_SECONDS:-120} recorder out cpu_s rss x_s offset error used ssim kbits
-  local -A cpu=() xcpu=() rss_of=() bits=() ssim_of=()
+  local seconds=${LECTURE_SECONDS:-120} recorder out cpu_s rss x_s offset error used ssim yuv kbits matrix
+  local -A cpu=() xcpu=() rss_of=() bits=() ssim_of=() yuv_of=()
   local name_classrec="classrec (window, Damage)" name_openh264="FFmpeg x11grab + libopenh264"
   local name_x264="FFmpeg x11grab + libx264 ultrafast"
-  printf '\n| lecture, %s s, X11 | recorder | CPU s per recorded minute | X server CPU s per minute | peak RSS MiB | Mbit per minute | kbit/s | SSIM (RGB) | offset s (slide changes used) |\n' "$seconds"
-  printf '|---|---|---|---|---|---|---|---|---|\n'
+  printf '\n| lecture, %s s, X11 | recorder | CPU s per recorded minute | X server CPU s per minute | peak RSS MiB | Mbit per minute | kbit/s | SSIM (RGB) | SSIM (YUV, own matrix) | offset s (slide changes used) |\n' "$seconds"
+  printf '|---|---|---|---|---|---|---|---|---|---|\n'
   for recorder in classrec openh264 x264; do
     out=$WORK/lecture-$recorder.mp4
     lecture_run $recorder "$out" "$seconds" >"$WORK/lecture.cost"
     read -r cpu_s rss x_s <"$WORK/lecture.cost"
     lecture_offset "$out" >"$WORK/lecture.offset" || { echo "no slide change found in $out" >&2; return 1; }
     read -r offset error used <"$WORK/lecture.offset"
-    ssim=$(SSIM_RETIME=1 ssim_rgb <(target/release/examples/x11_window --paint lecture --dump-raw - --fps $FPS \
-      --seconds "$seconds" --start "$offset") "$out")
+    # classrec tags BT.709; FFmpeg's streams are untagged, decoded (and here compared) as BT.601.
+    matrix=bt601 && [ $recorder = classrec ] && matrix=bt709
+    { read -r ssim; read -r yuv; } < <(SSIM_RETIME=1 SSIM_YUV_MATRIX=$matrix ssim_rgb \
+      <(target/release/examples/x11_window --paint lecture --dump-raw - --fps $FPS --seconds "$seconds" --start "$offset") \
+      "$out")
     kbits=$(echo "$(stat -c %s "$out") * 8 / $seconds / 1000" | bc -l)
     cpu[$recorder]=$(echo "$cpu_s * 60 / $seconds" | bc -l) xcpu[$recorder]=$(echo "$x_s * 60 / $seconds" | bc -l)
-    rss_of[$recorder]=$rss bits[$recorder]=$kbits ssim_of[$recorder]=$ssim
+    rss_of[$recorder]=$rss bits[$recorder]=$kbits ssim_of[$recorder]=$ssim yuv_of[$recorder]=$yuv
     local name=name_$recorder
-    printf '| lecture | %s | %.2f | %.2f | %.0f | %.1f | %.0f | %s | %.3f ± %.3f (%s changes) |\n' "${!name}" \
+    printf '| lecture | %s | %.2f | %.2f | %.0f | %.1f | %.0f | %s | %s | %.3f ± %.3f (%s changes) |\n' "${!name}" \
       "${cpu[$recorder]}" "${xcpu[$recorder]}" "$(echo "$rss / 1024" | bc -l)" "$(echo "$kbits * 60 / 1000" | bc -l)" \
-      "$kbits" "$ssim" "$offset" "$error" "$used"
+      "$kbits" "$ssim" "$yuv" "$offset" "$error" "$used"
   done
-  printf '| lecture | classrec / FFmpeg + libopenh264 | %.2fx | %.2fx | %.2fx | %.2fx | | %+.6f | |\n' \
+  printf '| lecture | classrec / FFmpeg + libopenh264 | %.2fx | %.2fx | %.2fx | %.2fx | | %+.6f | %+.6f | |\n' \
     "$(echo "${cpu[classrec]} / ${cpu[openh264]}" | bc -l)" "$(echo "${xcpu[classrec]} / ${xcpu[openh264]}" | bc -l)" \
     "$(echo "${rss_of[classrec]} / ${rss_of[openh264]}" | bc -l)" "$(echo "${bits[classrec]} / ${bits[openh264]}" | bc -l)" \
-    "$(echo "${ssim_of[classrec]} - ${ssim_of[openh264]}" | bc -l)"
+    "$(echo "${ssim_of[classrec]} - ${ssim_of[openh264]}" | bc -l)" "$(echo "${yuv_of[classrec]} - ${yuv_of[openh264]}" | bc -l)"
 }

@@ -3,12 +3,23 @@
 # classrec, untagged BT.601 for FFmpeg's encoders), so a different YUV matrix is not counted as loss.
 # With SSIM_RETIME=1 the encoded stream is first made FPS frames a second from its first frame (a
 # recording that skips unchanged frames holds each picture until the next), and the comparison
-# ends with the shorter stream. Needs SIZE and FPS.
+# ends with the shorter stream. With SSIM_YUV_MATRIX=bt709|bt601 a second line gives the SSIM in YUV
+# 4:2:0 (Y, U and V), the source converted with that matrix, the stream's own: what the recorder lost
+# beyond the 8-bit YUV round trip itself. That round trip can cost RGB SSIM where a channel is near
+# 0: SSIM's mean term with C1 = (0.01 * 255)^2 gives only 0.87 for 0 against 1, and BT.709's exact
+# rounding of a teal (0, 171, 169) decodes to R = 1. Needs SIZE and FPS.
 ssim_rgb() {
-  local source=$1 encoded=$2 retime=null sync=
+  local source=$1 encoded=$2 retime=null sync= graph out
   shift 2
   [ -n "${SSIM_RETIME:-}" ] && retime="setpts=PTS-STARTPTS,fps=$FPS" sync="=shortest=1"
-  ffmpeg -nostdin -v info -f rawvideo -pix_fmt bgra -s "$SIZE" -r "$FPS" -i "$source" "$@" -i "$encoded" \
-    -lavfi "[0:v]format=gbrp[ref];[1:v]$retime,format=gbrp[dist];[dist][ref]ssim$sync" -f null - 2>&1 |
-    sed -n 's/.*All:\([0-9.]*\).*/\1/p' | tail -1
+  graph="[0:v]format=gbrp[ref];[1:v]$retime,format=gbrp[dist];[dist][ref]ssim$sync"
+  if [ -n "${SSIM_YUV_MATRIX:-}" ]; then # the same pass, both streams split in two
+    graph="[0:v]split[s0][s1];[1:v]$retime,split[e0][e1];[s0]format=gbrp[ref];[e0]format=gbrp[dist];[dist][ref]ssim$sync"
+    graph+=";[s1]scale=out_color_matrix=$SSIM_YUV_MATRIX:out_range=tv,format=yuv420p[yref];[e1]format=yuv420p[ydist]"
+    graph+=";[ydist][yref]ssim$sync"
+  fi
+  out=$(ffmpeg -nostdin -v info -f rawvideo -pix_fmt bgra -s "$SIZE" -r "$FPS" -i "$source" "$@" -i "$encoded" \
+    -lavfi "$graph" -f null - 2>&1)
+  sed -n 's/.*SSIM R:.*All:\([0-9.]*\).*/\1/p' <<<"$out" | tail -1
+  [ -z "${SSIM_YUV_MATRIX:-}" ] || sed -n 's/.*SSIM Y:.*All:\([0-9.]*\).*/\1/p' <<<"$out" | tail -1
 }
