@@ -4,9 +4,9 @@
 //!
 //! Usage: `encoder_sweep INPUT.bgra WIDTHxHEIGHT FPS SPEC...`, where SPEC is
 //! `usage,complexity,keyframe_frames,kbps,qp_min-qp_max[,tools]` (usage: screen|camera; complexity:
-//! low|medium|high; tools, camera only: aq (adaptive quantization, the recorder's and the default),
-//! aq+bg (and background detection), bg or none), e.g. `screen,low,150,1500,18-40` or
-//! `camera,low,150,1500,18-40,aq+bg`.
+//! low|medium|high; tools, joined by `+`: aq (adaptive quantization, camera only; the recorder's
+//! and the default), bg (background detection, camera only), nosc (no scene change detection) or
+//! none), e.g. `screen,low,150,1500,18-40` or `camera,low,150,1500,18-40,aq+bg`.
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -36,12 +36,13 @@ fn parse_spec(spec: &str, fps: u32) -> Fallible<Spec> {
         [usage, complexity, keyframes, kbps, qp, tools] => (usage, complexity, keyframes, kbps, qp, tools),
         _ => return Err(format!("`{spec}` is not usage,complexity,keyframe_frames,kbps,qp_min-qp_max[,tools]").into()),
     };
-    if !["aq+bg", "aq", "bg", "none"].contains(&tools) {
-        return Err(format!("tools are aq+bg, aq, bg or none, not `{tools}`").into());
+    let tools: Vec<&str> = tools.split('+').collect();
+    if let Some(unknown) = tools.iter().find(|t| !["aq", "bg", "nosc", "none"].contains(t)) {
+        return Err(format!("tools are aq, bg, nosc or none, joined by +, not `{unknown}`").into());
     }
     let camera = usage == "camera";
-    // OpenH264 turns both off for screen content anyway.
-    let tools = if camera { tools } else { "none" };
+    // OpenH264 turns adaptive quantization and background detection off for screen content anyway.
+    let tool = |name: &str| tools.contains(&name) && (camera || name == "nosc");
     let complexity = match complexity {
         "low" => Complexity::Low,
         "medium" => Complexity::Medium,
@@ -60,8 +61,9 @@ fn parse_spec(spec: &str, fps: u32) -> Fallible<Spec> {
         } else {
             UsageType::ScreenContentRealTime
         })
-        .adaptive_quantization(tools.contains("aq"))
-        .background_detection(tools.contains("bg"))
+        .adaptive_quantization(tool("aq"))
+        .background_detection(tool("bg"))
+        .scene_change_detect(!tool("nosc"))
         .qp(QpRange::new(qp_min.parse()?, qp_max.parse()?))
         .complexity(complexity)
         .num_threads(1)

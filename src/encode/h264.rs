@@ -68,6 +68,10 @@ impl H264Encoder {
         // * From there (encoder_sweep, 286): no gain from medium complexity (288), QP 12..40 (290)
         //   or 18..44 (284). Screen tuning needs 270 (-6%) but 1.15x the CPU; a keyframe every
         //   20 s instead of 10 s (the recorder's policy) 258 (-10%).
+        // * Scene change detection off (camera tuning; OpenH264 insists on it for screen content):
+        //   the same streams bit for bit on the classroom and full motion, and 3-7% less encode
+        //   time (benches/sweep.sh, alternating). It only decides where to put extra IDRs, and
+        //   keyframes are the recorder's policy.
         // OpenH264 turns adaptive quantization off for screen content anyway, so say so and spare
         // the log its warnings.
         let (usage, camera_tools) = match settings.content {
@@ -85,6 +89,7 @@ impl H264Encoder {
             .usage_type(usage)
             .adaptive_quantization(camera_tools)
             .background_detection(false)
+            .scene_change_detect(!camera_tools)
             .qp(QpRange::new(QP_RANGE.0, QP_RANGE.1))
             .complexity(Complexity::Low)
             // One slice per frame (forced by the crate), so more threads would not help.
