@@ -54,17 +54,18 @@ fn making_pictures(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     for size in SIZES {
         let name = |what: &str| format!("{what}/{}x{}", size.0, size.1);
-        // Every row moves (panning): every strip is converted.
-        let motion = frames(SyntheticScene::FullMotion, size, 2, 1);
+        // Every row moves (panning): every strip is converted. Eight frames in turn, so that reused
+        // planes (at most six pictures old) never show the frame already.
+        let motion = frames(SyntheticScene::FullMotion, size, 8, 1);
         bench_making(&mut group, name("all_changed"), &motion, size, size);
         // The classroom's next frame: the pointer and the small video moved.
-        let classroom = frames(SyntheticScene::Classroom, size, 2, 1);
+        let classroom = frames(SyntheticScene::Classroom, size, 8, 1);
         bench_making(&mut group, name("pointer_and_video_moved"), &classroom, size, size);
         // The same frame again: one hashing pass.
         bench_making(&mut group, name("unchanged"), &classroom[..1], size, size);
     }
     let window = (1600, 900);
-    let motion = frames(SyntheticScene::FullMotion, window, 2, 1);
+    let motion = frames(SyntheticScene::FullMotion, window, 8, 1);
     bench_making(
         &mut group,
         "letterbox_1600x900_into_1920x1080".into(),
@@ -81,7 +82,7 @@ fn pushing(c: &mut Criterion) {
     let (w, h) = (1920, 1080);
     let (pusher, mut source) = PushedSource::new(Clock::start());
     source.set_output_size(w, h);
-    let motion = frames(SyntheticScene::FullMotion, (w, h), 2, 1);
+    let motion = frames(SyntheticScene::FullMotion, (w, h), 8, 1);
     let mut i = 0usize;
     for (name, inputs) in [("all_changed", &motion[..]), ("unchanged", &motion[..1])] {
         group.bench_function(format!("{name}/{w}x{h}"), |b| {

@@ -63,14 +63,14 @@ fn making_pictures(c: &mut Criterion) {
             (
                 format!("all_changed/{w}x{h}"),
                 SyntheticScene::FullMotion,
-                2,
+                8,
                 (w, h),
                 (w, h),
             ),
             (
                 format!("pointer_and_video_moved/{w}x{h}"),
                 SyntheticScene::Classroom,
-                2,
+                8,
                 (w, h),
                 (w, h),
             ),
@@ -84,7 +84,7 @@ fn making_pictures(c: &mut Criterion) {
         ]);
     }
     let letterbox = "letterbox_1600x900_into_1920x1080".to_string();
-    scenarios.push((letterbox, SyntheticScene::FullMotion, 2, (1600, 900), (1920, 1080)));
+    scenarios.push((letterbox, SyntheticScene::FullMotion, 8, (1600, 900), (1920, 1080)));
     for (name, scene, n, source, output) in scenarios {
         bench_making(&mut group, name, &frames(scene, source, n, 1), output);
     }
@@ -98,7 +98,7 @@ fn pushing(c: &mut Criterion) {
     let (w, h) = (1920, 1080);
     let (pusher, _source) = PushedSource::new(Clock::start());
     let push = |frame: &Frame| pusher.push_frame(&frame.data, w, h, w as usize * 4, None).unwrap();
-    let motion = frames(SyntheticScene::FullMotion, (w, h), 2, 1);
+    let motion = frames(SyntheticScene::FullMotion, (w, h), 8, 1);
     for (name, inputs) in [("all_changed", &motion[..]), ("unchanged", &motion[..1])] {
         let mut i = 0usize;
         let mut next = || {

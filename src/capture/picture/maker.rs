@@ -6,6 +6,10 @@
 //! (3/8 of the bytes, already converted). A frame where nothing changed costs one hashing pass and
 //! hands out the previous picture's planes again. A pointer moving over a slide converts a few
 //! strips, not the whole frame.
+//!
+//! Planes are reused, and remember which strips they show: a strip they already show is left as
+//! it is (neither copied nor converted), as with a compositor's buffer age. With the planes of two
+//! pictures ago, only the strips that changed in the last two frames are written.
 
 use std::sync::Arc;
 
@@ -31,13 +35,21 @@ struct Previous {
     strips: Vec<u128>,
 }
 
+/// Planes kept for reuse, and the hashes of the strips they show when they were made from a frame
+/// of the output size (not letter-boxed).
+#[derive(Debug)]
+struct Pooled {
+    pixels: Arc<I420Buffer>,
+    shows: Option<Vec<u128>>,
+}
+
 /// Turns BGRA frames of any size into I420 pictures of one output size (letter-boxed when the
 /// sizes differ), reusing its planes; see the module docs.
 #[derive(Debug)]
 pub struct PictureMaker {
     size: (u32, u32),
     /// Planes handed out before; one that no picture holds any more is written again.
-    pool: Vec<Arc<I420Buffer>>,
+    pool: Vec<Pooled>,
     previous: Option<Previous>,
     letterbox: Letterbox,
 }
@@ -80,16 +92,17 @@ impl PictureMaker {
             self.previous = Some(previous);
             return Ok(picture);
         }
-        let mut pixels = self.free_planes();
+        let Pooled { mut pixels, shows } = self.free_planes();
         let target = Arc::get_mut(&mut pixels).expect("free planes are held nowhere else");
-        if source == self.size {
+        let direct = source == self.size;
+        if direct {
             let unchanged = previous.as_ref().map(|p| &*p.pixels);
-            if let Some(unchanged) = unchanged {
-                target.copy_rows(unchanged, 0, first_changed as u32 * STRIP_ROWS);
-            }
-            for s in first_changed..strips {
-                if s > first_changed {
+            for s in 0..strips {
+                if s == hashes.len() {
                     hashes.push(hash_strip(frame, s));
+                }
+                if shows.as_ref().is_some_and(|shown| shown[s] == hashes[s]) {
+                    continue; // these planes show this strip already
                 }
                 let (top, bottom) = strip_rows(s, frame.height);
                 match unchanged {
@@ -106,7 +119,11 @@ impl PictureMaker {
             self.letterbox.draw(frame, target)?;
         }
         if self.pool.len() < POOL {
-            self.pool.push(pixels.clone());
+            let shows = direct.then(|| hashes.clone());
+            self.pool.push(Pooled {
+                pixels: pixels.clone(),
+                shows,
+            });
         }
         self.previous = Some(Previous {
             pixels: pixels.clone(),
@@ -120,11 +137,14 @@ impl PictureMaker {
     }
 
     /// Planes no picture holds any more, from the pool, or new ones.
-    fn free_planes(&mut self) -> Arc<I420Buffer> {
-        if let Some(at) = self.pool.iter().position(|p| Arc::strong_count(p) == 1) {
+    fn free_planes(&mut self) -> Pooled {
+        if let Some(at) = self.pool.iter().position(|p| Arc::strong_count(&p.pixels) == 1) {
             return self.pool.swap_remove(at); // back in the pool once written (`make`)
         }
-        Arc::new(I420Buffer::black(self.size.0, self.size.1))
+        Pooled {
+            pixels: Arc::new(I420Buffer::black(self.size.0, self.size.1)),
+            shows: None,
+        }
     }
 }
 
@@ -199,6 +219,35 @@ mod tests {
         let again = maker.make(&frame(&b, w, h, w as usize * 4, 132)).unwrap();
         assert!(again.same_pixels(&second), "nothing changed: the same planes");
         assert_eq!(again.timestamp, Duration::from_millis(132));
+    }
+
+    #[test]
+    fn planes_of_an_older_picture_are_brought_up_to_date() {
+        let (w, h) = (64, 80); // 5 strips
+        let row = w as usize * 4;
+        let a = noise(h, row, 3);
+        let mut b = a.clone();
+        b[(40 * w as usize + 3) * 4] ^= 0xFF; // strip 2
+        let mut c = b.clone();
+        c[(70 * w as usize + 9) * 4] ^= 0xFF; // strip 4
+        let mut maker = PictureMaker::new(w, h);
+        let first = maker.make(&frame(&a, w, h, row, 0)).unwrap();
+        let first_planes = first.i420().planes.0.as_ptr();
+        drop(first);
+        drop(maker.make(&frame(&b, w, h, row, 66)).unwrap());
+        // The first picture's planes are free again: they show a, two frames ago.
+        let third = maker.make(&frame(&c, w, h, row, 132)).unwrap();
+        assert_eq!(
+            third.i420().planes.0.as_ptr(),
+            first_planes,
+            "the older planes were reused"
+        );
+        let full = PictureMaker::new(w, h).make(&frame(&c, w, h, row, 132)).unwrap();
+        assert_eq!(
+            planes(&third),
+            planes(&full),
+            "strip 2 copied, strip 4 converted, the rest kept"
+        );
     }
 
     #[test]
