@@ -13,7 +13,7 @@ cp benches/before/stages_40b81bb.rs "$old/benches/stages_compat.rs"
 grep -q stages_compat "$old/Cargo.toml" ||
   printf '\n[[bench]]\nname = "stages_compat"\nharness = false\nrequired-features = ["bench"]\n' >>"$old/Cargo.toml"
 times() { awk '/^Benchmarking .*: Analyzing/ { sub(/^Benchmarking /, ""); sub(/: Analyzing.*/, ""); name = $0 }
-               /time:/ { print name, $(NF-3), $(NF-2) }'; }
+               /time:/ && !/%/ { print name, $(NF-3), $(NF-2) }'; }
 echo "== before (40b81bb)"
 (cd "$old" && cargo bench -q --features bench --bench stages_compat -- --noplot "$@" 2>&1 | times)
 (cd "$old" && cargo bench -q --features bench --bench stages -- --noplot mux 2>&1 | times)
