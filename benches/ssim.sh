@@ -12,11 +12,12 @@ ssim_rgb() {
   local source=$1 encoded=$2 retime=null sync= graph out
   shift 2
   [ -n "${SSIM_RETIME:-}" ] && retime="setpts=PTS-STARTPTS,fps=$FPS" sync="=shortest=1"
-  graph="[0:v]format=gbrp[ref];[1:v]$retime,format=gbrp[dist];[dist][ref]ssim$sync"
-  if [ -n "${SSIM_YUV_MATRIX:-}" ]; then # the same pass, both streams split in two
-    graph="[0:v]split[s0][s1];[1:v]$retime,split[e0][e1];[s0]format=gbrp[ref];[e0]format=gbrp[dist];[dist][ref]ssim$sync"
-    graph+=";[s1]scale=out_color_matrix=$SSIM_YUV_MATRIX:out_range=tv,format=yuv420p[yref];[e1]format=yuv420p[ydist]"
-    graph+=";[ydist][yref]ssim$sync"
+  local tap_source= tap_encoded= # with SSIM_YUV_MATRIX, both streams also go to a YUV comparison
+  [ -n "${SSIM_YUV_MATRIX:-}" ] && tap_source="split[yuv_source]," tap_encoded="split[yuv_encoded],"
+  graph="[0:v]${tap_source}format=gbrp[ref];[1:v]$retime,${tap_encoded}format=gbrp[dist];[dist][ref]ssim$sync"
+  if [ -n "${SSIM_YUV_MATRIX:-}" ]; then
+    graph+=";[yuv_source]scale=out_color_matrix=$SSIM_YUV_MATRIX:out_range=tv,format=yuv420p[yref]"
+    graph+=";[yuv_encoded]format=yuv420p[ydist];[ydist][yref]ssim$sync"
   fi
   out=$(ffmpeg -nostdin -v info -f rawvideo -pix_fmt bgra -s "$SIZE" -r "$FPS" -i "$source" "$@" -i "$encoded" \
     -lavfi "$graph" -f null - 2>&1)
