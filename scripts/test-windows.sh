@@ -57,8 +57,20 @@ export WINEPATH="Z:${SHIMS//\//\\}"
 export CLASSREC_WINE_BIN=$BIN CLASSREC_WINEPREFIX=$WINEPREFIX CLASSREC_WINEPATH=$WINEPATH
 
 step "creating the Wine prefix"
-$CLASSREC_WINE wineboot --init >/dev/null 2>&1
-/usr/lib/wine/wineserver -w
+# On one fresh CI machine wineboot ended with exit 53 (the low byte of c0000135: Wine's loader
+# could not load kernel32.dll) before anything of ours ran; 28 fresh prefixes here never did. So a
+# failed boot is shown with Wine's errors and retried on a new prefix, twice at most.
+for attempt in 1 2 3; do
+  if WINEDEBUG=-all,err+all $CLASSREC_WINE wineboot --init >"$WINE_TMP/wineboot.log" 2>&1 &&
+    /usr/lib/wine/wineserver -w; then
+    break
+  fi
+  step "wineboot --init failed (attempt $attempt of 3); what Wine printed:"
+  cat "$WINE_TMP/wineboot.log" >&2
+  /usr/lib/wine/wineserver -k 2>/dev/null || true
+  rm -rf "$WINEPREFIX"
+  [ "$attempt" -lt 3 ] || exit 1
+done
 
 step "1. unit tests under Wine"
 CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$CLASSREC_WINE wincargo test --lib
