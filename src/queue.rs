@@ -23,7 +23,9 @@ impl<T> Clone for LatestSender<T> {
     }
 }
 
-/// A queue holding at most `capacity` items.
+/// A queue holding at most `capacity` items. With `capacity` 0 it is a rendezvous: `send_blocking`
+/// waits until the receiver takes the item, and `send` or `send_if_room` hand it over only to a
+/// receiver already waiting (`send` then drops the item itself, and counts it).
 pub(crate) fn latest_queue<T>(capacity: usize) -> (LatestSender<T>, Receiver<T>) {
     let (tx, rx) = bounded(capacity);
     (LatestSender { tx, oldest: rx.clone() }, rx)
@@ -40,6 +42,8 @@ impl<T> LatestSender<T> {
                     item = back;
                     if self.oldest.try_recv().is_ok() {
                         dropped += 1;
+                    } else if self.tx.capacity() == Some(0) {
+                        return dropped + 1; // no room, and no receiver waiting: this one goes
                     }
                 }
                 // Unreachable while we hold a receiver; nothing to deliver to anyway.
@@ -71,6 +75,16 @@ mod tests {
         assert_eq!(tx.send(2), 0);
         assert_eq!(tx.send(3), 1);
         assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![2, 3]);
+    }
+
+    #[test]
+    fn without_room_an_item_goes_only_to_a_waiting_receiver() {
+        let (tx, rx) = latest_queue(0);
+        assert_eq!(tx.send(1), 1, "nobody waits: the item is dropped, not queued");
+        assert!(!tx.send_if_room(2));
+        let sender = std::thread::spawn(move || tx.send_blocking(3));
+        assert_eq!(rx.recv(), Ok(3), "send_blocking waits for the receiver");
+        sender.join().unwrap();
     }
 
     #[test]

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use openh264::encoder::{
-    BitRate, Complexity, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, QpRange, RateControlMode,
-    UsageType, VuiConfig,
+    BitRate, Complexity, EncodedBitStream, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, QpRange,
+    RateControlMode, UsageType, VuiConfig,
 };
 use openh264::formats::YUVSlices;
 use openh264::{OpenH264API, Timestamp};
@@ -120,28 +120,35 @@ impl H264Encoder {
         if matches!(bitstream.frame_type(), FrameType::Skip | FrameType::Invalid) {
             return Ok(None);
         }
+        // Sized exactly: samples wait in memory for their fragment, so growth slack would add up.
+        let mut size = 0;
+        for_each_nal(&bitstream, |nal| size += 4 + nal.len());
         let mut picture = EncodedPicture {
-            data: Vec::new(),
+            data: Vec::with_capacity(size),
             keyframe: false,
             sps: None,
             pps: None,
         };
-        for layer in (0..bitstream.num_layers()).filter_map(|i| bitstream.layer(i)) {
-            for nal in (0..layer.nal_count()).filter_map(|i| layer.nal_unit(i)) {
-                let nal = strip_start_code(nal);
-                match nal.first().map(|b| b & 0x1F) {
-                    None => {}
-                    Some(7) => picture.sps = Some(nal.to_vec()),
-                    Some(8) => picture.pps = Some(nal.to_vec()),
-                    Some(kind) => {
-                        picture.keyframe |= kind == 5;
-                        picture.data.extend_from_slice(&(nal.len() as u32).to_be_bytes());
-                        picture.data.extend_from_slice(nal);
-                    }
-                }
+        for_each_nal(&bitstream, |nal| match nal.first().map(|b| b & 0x1F) {
+            None => {}
+            Some(7) => picture.sps = Some(nal.to_vec()),
+            Some(8) => picture.pps = Some(nal.to_vec()),
+            Some(kind) => {
+                picture.keyframe |= kind == 5;
+                picture.data.extend_from_slice(&(nal.len() as u32).to_be_bytes());
+                picture.data.extend_from_slice(nal);
             }
-        }
+        });
         Ok((!picture.data.is_empty()).then_some(picture))
+    }
+}
+
+/// Calls `f` with each NAL unit of `bitstream`, without its start code.
+fn for_each_nal(bitstream: &EncodedBitStream<'_>, mut f: impl FnMut(&[u8])) {
+    for layer in (0..bitstream.num_layers()).filter_map(|i| bitstream.layer(i)) {
+        for nal in (0..layer.nal_count()).filter_map(|i| layer.nal_unit(i)) {
+            f(strip_start_code(nal));
+        }
     }
 }
 

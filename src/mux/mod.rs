@@ -24,7 +24,7 @@ use finalize::{finalize_fitting, write_error, HeadLayout, Movie};
 use crate::encode::{AudioPacket, AudioTrackInfo, Sample, TrackInfo};
 use crate::error::{Error, Result};
 use crate::event::FragmentInfo;
-use crate::files::write_at;
+use crate::files::{write_at, write_pieces_at};
 
 /// A duration in media ticks, rounded to the nearest tick (1/15 s is 6000 ticks, not 5999).
 fn ticks(d: Duration) -> u64 {
@@ -235,19 +235,29 @@ impl HybridWriter {
             }
         }
         let payload: usize = video.iter().chain(&sound).map(|s| s.size as usize).sum();
-        let mut buf = Vec::with_capacity(payload + 128 + 12 * (video.len() + sound.len()));
-        let offsets = boxes::moof(&mut buf, self.fragments.len() as u32 + 1, &trafs);
-        boxes::mdat_header(&mut buf, payload);
-        if video_end.is_some() {
-            self.pending.iter().for_each(|(_, s)| buf.extend_from_slice(&s.data));
-        }
-        packets.iter().for_each(|p| buf.extend_from_slice(&p.data));
+        let mut head = Vec::with_capacity(128 + 12 * (video.len() + sound.len()));
+        let offsets = boxes::moof(&mut head, self.fragments.len() as u32 + 1, &trafs);
+        boxes::mdat_header(&mut head, payload);
+        // The samples are written from where they wait, not copied into one buffer first.
+        let video_data = self
+            .pending
+            .iter()
+            .filter(|_| video_end.is_some())
+            .map(|(_, s)| &s.data[..]);
+        let pieces = std::iter::once(&head[..])
+            .chain(video_data)
+            .chain(packets.iter().map(|p| &p.data[..]));
         let start = self.committed;
-        if let Err(e) = self.write_durably(start, &buf) {
-            let _ = self.file.set_len(start); // drop the torn fragment, keep the committed ones
-            return Err(e);
+        let written = write_pieces_at(&self.file, start, pieces)
+            .and_then(|written| self.file.sync_data().map(|()| written))
+            .map_err(|e| self.io_error("writing", e));
+        match written {
+            Ok(written) => self.committed += written,
+            Err(e) => {
+                let _ = self.file.set_len(start); // drop the torn fragment, keep the committed ones
+                return Err(e);
+            }
         }
-        self.committed += buf.len() as u64;
         let mut offsets = offsets.into_iter().map(|o| start + u64::from(o));
         let mut run = |samples: Vec<SampleInfo>| Run {
             data_offset: if samples.is_empty() {

@@ -41,8 +41,11 @@ use follow::{spawn_upload, Follow};
 use mux_loop::{mux_loop, DiskWatch, Output};
 use shared::{run_guarded, Shared};
 
-/// Captured frames waiting for the encoder (each up to 8 MiB at 1080p): small, so memory is bounded.
-const CAPTURE_QUEUE: usize = 1;
+/// Pictures waiting for the encoder (3 MiB each at 1080p) from a real-time source: one, and a
+/// slow encoder drops the oldest. Files and generators have no queue: they wait, holding one
+/// picture, until the encoder takes it, so no more pictures are in memory than the two stages
+/// work on.
+const REALTIME_CAPTURE_QUEUE: usize = 1;
 /// Encoded samples waiting for the muxer (a slow disk stalls here, not the capture).
 const MUX_QUEUE: usize = 64;
 /// Events kept for a consumer that does not read them (older ones are dropped).
@@ -104,11 +107,11 @@ impl Recorder {
 
     fn start_with(config: RecorderConfig, mut source: Box<dyn FrameSource>, clock: Clock) -> Result<Recorder> {
         let settings = config.resolve(source.size_hint())?;
+        let realtime = source.now().is_some();
         // Sound: its source and encoder are opened before anything is written, so a bad device
         // or rate fails the start with a clear error.
         let audio = match (&config.audio, settings.audio) {
             (Some(audio), Some(audio_settings)) => {
-                let realtime = source.now().is_some();
                 let (audio_source, audio_pusher) = open_audio(&audio.source, audio_settings.channels, clock, realtime)?;
                 let encoder = FdkAacEncoder::new(audio_settings.channels, Some(audio_settings.bitrate_bps))?;
                 Some((audio_source, audio_pusher, encoder))
@@ -147,7 +150,7 @@ impl Recorder {
             writer = writer.with_audio(encoder.info().clone());
         }
         let shared = Arc::new(Shared::default());
-        let (captured_tx, captured_rx) = latest_queue(CAPTURE_QUEUE);
+        let (captured_tx, captured_rx) = latest_queue(if realtime { REALTIME_CAPTURE_QUEUE } else { 0 });
         let (encoded_tx, encoded_rx) = bounded(MUX_QUEUE);
         let audio_packets = encoded_tx.clone();
         events_tx.send(Event::Started { path: path.clone() });
