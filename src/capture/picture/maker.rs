@@ -11,6 +11,7 @@
 //! it is (neither copied nor converted), as with a compositor's buffer age. With the planes of two
 //! pictures ago, only the strips that changed in the last two frames are written.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use super::letterbox::Letterbox;
@@ -68,15 +69,28 @@ impl PictureMaker {
     /// The picture `frame` shows, at the output size. If it shows exactly what the previous frame
     /// showed, that picture's planes are handed out again ([`Picture::same_pixels`]).
     pub fn make(&mut self, frame: &Frame<'_>) -> Result<Picture> {
+        self.make_changed(frame, 0..frame.height)
+    }
+
+    /// As [`make`](Self::make), knowing that only the rows `changed` can differ from the previous
+    /// frame (as a window system's damage region says): the strips outside them are not read.
+    pub fn make_changed(&mut self, frame: &Frame<'_>, changed: Range<u32>) -> Result<Picture> {
         Frame::validate(frame.width, frame.height, frame.stride, frame.data.len())?;
         let source = (frame.width, frame.height);
         let strips = frame.height.div_ceil(STRIP_ROWS) as usize;
         let previous = self.previous.take().filter(|p| p.source == source);
         let same = |s: usize, hash: u128| previous.as_ref().is_some_and(|p| p.strips[s] == hash);
+        let hash = |s: usize| {
+            let (top, bottom) = strip_rows(s, frame.height);
+            match &previous {
+                Some(p) if bottom <= changed.start || top >= changed.end => p.strips[s],
+                _ => hash_strip(frame, s),
+            }
+        };
         let mut hashes = Vec::with_capacity(strips);
         // Hash until the first strip that changed; nothing is written before one does.
         while hashes.len() < strips {
-            let hash = hash_strip(frame, hashes.len());
+            let hash = hash(hashes.len());
             hashes.push(hash);
             if !same(hashes.len() - 1, hash) {
                 break;
@@ -99,7 +113,7 @@ impl PictureMaker {
             let unchanged = previous.as_ref().map(|p| &*p.pixels);
             for s in 0..strips {
                 if s == hashes.len() {
-                    hashes.push(hash_strip(frame, s));
+                    hashes.push(hash(s));
                 }
                 if shows.as_ref().is_some_and(|shown| shown[s] == hashes[s]) {
                     continue; // these planes show this strip already
@@ -115,7 +129,7 @@ impl PictureMaker {
                 }
             }
         } else {
-            hashes.extend((first_changed + 1..strips).map(|s| hash_strip(frame, s)));
+            hashes.extend((first_changed + 1..strips).map(hash));
             self.letterbox.draw(frame, target)?;
         }
         if self.pool.len() < POOL {
@@ -219,6 +233,30 @@ mod tests {
         let again = maker.make(&frame(&b, w, h, w as usize * 4, 132)).unwrap();
         assert!(again.same_pixels(&second), "nothing changed: the same planes");
         assert_eq!(again.timestamp, Duration::from_millis(132));
+    }
+
+    #[test]
+    fn only_the_changed_rows_are_read() {
+        let (w, h) = (64, 80); // 5 strips
+        let row = w as usize * 4;
+        let a = noise(h, row, 5);
+        let mut b = a.clone();
+        b[(20 * w as usize + 1) * 4] ^= 0xFF; // strip 1, inside the changed rows
+        let mut decoy = b.clone();
+        decoy[(70 * w as usize + 2) * 4] ^= 0xFF; // strip 4, outside them: must not be read
+        let mut maker = PictureMaker::new(w, h);
+        let first = maker.make(&frame(&a, w, h, row, 0)).unwrap();
+        let second = maker.make_changed(&frame(&decoy, w, h, row, 66), 18..21).unwrap();
+        let expected = PictureMaker::new(w, h).make(&frame(&b, w, h, row, 66)).unwrap();
+        assert_eq!(planes(&second), planes(&expected), "strip 1 converted, the rest kept");
+        let third = maker.make_changed(&frame(&decoy, w, h, row, 132), 0..0).unwrap();
+        assert!(third.same_pixels(&second), "no rows changed: the same planes");
+        let after_resize = PictureMaker::new(w, h).make_changed(&frame(&a, w, h, row, 0), 0..0);
+        assert_eq!(
+            planes(&after_resize.unwrap()),
+            planes(&first),
+            "without a previous frame every row is read"
+        );
     }
 
     #[test]

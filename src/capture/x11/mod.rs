@@ -4,12 +4,16 @@
 //! there: no copy), or with a plain GetImage where shared memory is unavailable (a remote display).
 //!
 //! The Damage extension says when the application drew: while it does not, no pixel is read and
-//! the source reports [`SourceEvent::Unchanged`], so a still slide costs almost nothing.
+//! the source reports [`SourceEvent::Unchanged`], so a still slide costs almost nothing. When it
+//! did, only the damaged rows are read into the shared segment (which keeps the rest from earlier
+//! reads), and only their strips are hashed and converted: a pen stroke or a moving pointer costs
+//! a band of the window, not all of it.
 //!
 //! Resizes re-name the pixmap; while the window is unmapped the last picture is held
 //! ([`SourceEvent::Hidden`]); when it is destroyed the source ends.
 #![allow(unsafe_code)] // mapping the shared-memory segment the X server hands us
 
+use std::ops::Range;
 use std::os::fd::OwnedFd;
 use std::time::Duration;
 
@@ -17,6 +21,7 @@ use x11rb::connection::Connection;
 use x11rb::protocol::composite::{self, ConnectionExt as _};
 use x11rb::protocol::damage::{self, ConnectionExt as _};
 use x11rb::protocol::shm::{self, ConnectionExt as _};
+use x11rb::protocol::xfixes::{self, ConnectionExt as _};
 use x11rb::protocol::xproto::{
     ChangeWindowAttributesAux, ConnectionExt as _, EventMask, ImageFormat, ImageOrder, MapState, Window,
 };
@@ -79,6 +84,12 @@ pub struct X11Source {
     damage: Option<damage::Damage>,
     /// The window was drawn since the last read (always true without Damage).
     dirty: bool,
+    /// An XFixes region the damage is moved into, to learn which rows were drawn (`None`: every
+    /// read is of the whole window).
+    drawn: Option<xfixes::Region>,
+    /// The shared segment holds the whole pixmap as of the last read, so reading the drawn rows
+    /// alone brings it up to date.
+    segment_whole: bool,
     /// The last picture read with a plain GetImage (no MIT-SHM).
     image: Vec<u8>,
 }
@@ -125,6 +136,7 @@ impl X11Source {
         let use_shm =
             reply("MIT-SHM", conn.shm_query_version()).is_ok_and(|v| (v.major_version, v.minor_version) >= (1, 2));
         let damage = watch_damage(&conn, window)?;
+        let drawn = damage.and_then(|_| drawn_region(&conn));
         let mut source = X11Source {
             conn,
             window,
@@ -137,6 +149,8 @@ impl X11Source {
             settled_at: Duration::ZERO,
             damage,
             dirty: true,
+            drawn,
+            segment_whole: false,
             image: Vec::new(),
         };
         source.rename_pixmap()?;
@@ -148,12 +162,15 @@ impl X11Source {
     pub fn capture_now(&mut self, pictures: &mut PictureMaker) -> Result<Option<Picture>> {
         self.drain_events()?;
         let timestamp = self.ticker.clock().now();
-        self.grab(timestamp).map(|frame| pictures.make(&frame)).transpose()
+        self.grab(timestamp, 0..self.size.1)
+            .map(|(frame, _)| pictures.make(&frame))
+            .transpose()
     }
 
     /// Reads with MIT-SHM (`true`, the default where the server offers it) or plain GetImage.
     pub fn use_shared_memory(&mut self, on: bool) {
         self.use_shm = on;
+        self.segment_whole = false; // not kept up to date while GetImage is used
     }
 
     /// Names the window's current composite pixmap (after open, a resize or a map).
@@ -193,6 +210,7 @@ impl X11Source {
         self.pixmap = Some(pixmap);
         self.size = (geometry.width.into(), geometry.height.into());
         self.dirty = true;
+        self.segment_whole = false;
         // A freshly redirected window's pixmap starts as a copy of the screen, covering windows
         // included: ask the application to repaint all of it (an Expose event) so covered parts
         // hold its own content.
@@ -235,49 +253,79 @@ impl X11Source {
         Ok(None)
     }
 
-    /// Reads the pixmap (alpha is left as the server sends it: conversion ignores it); `None`
-    /// when it cannot be read now.
-    fn grab(&mut self, timestamp: Duration) -> Option<Frame<'_>> {
+    /// Reads the pixmap's rows `drawn`, or all of them where the rest is not at hand (alpha is
+    /// left as the server sends it: conversion ignores it). Returns the frame and the rows that
+    /// may differ from the previous read; `None` when it cannot be read now.
+    fn grab(&mut self, timestamp: Duration, drawn: Range<u32>) -> Option<(Frame<'_>, Range<u32>)> {
         let pixmap = self.pixmap?;
         let (width, height) = self.size;
         let len = width as usize * height as usize * 4;
-        let data = match self.use_shm && self.read_shm(pixmap, len) {
-            true => &self.shared.as_ref()?.map[..len],
-            false => {
+        let shm_read = if self.use_shm {
+            self.read_shm(pixmap, len, drawn)
+        } else {
+            None
+        };
+        let (data, read) = match shm_read {
+            Some(read) => (&self.shared.as_ref()?.map[..len], read),
+            None => {
                 let image = (self.conn).get_image(ImageFormat::Z_PIXMAP, pixmap, 0, 0, width as u16, height as u16, !0);
                 self.image = reply("read the window", image).ok()?.data;
-                self.image.get(..len)?
+                (self.image.get(..len)?, 0..height)
             }
         };
-        Some(Frame {
+        let frame = Frame {
             width,
             height,
             stride: width as usize * 4,
             data,
             timestamp,
-        })
+        };
+        Some((frame, read))
     }
 
-    /// Has the server write the pixmap into the shared segment; false if it could not.
-    fn read_shm(&mut self, pixmap: u32, len: usize) -> bool {
+    /// Has the server write the pixmap's rows `drawn` into the shared segment, or all of them
+    /// where the segment does not hold the rest; returns the rows read, `None` if it could not.
+    fn read_shm(&mut self, pixmap: u32, len: usize, drawn: Range<u32>) -> Option<Range<u32>> {
         if self.shared.as_ref().is_none_or(|s| s.map.len() < len) {
             if let Some(old) = self.shared.take() {
                 old.free(&self.conn);
             }
+            self.segment_whole = false;
             self.shared = SharedImage::new(&self.conn, len);
             if self.shared.is_none() {
                 self.use_shm = false; // e.g. a remote display: GetImage from now on
-                return false;
+                return None;
             }
         }
-        let Some(shared) = self.shared.as_ref() else {
-            return false;
-        };
+        let shared = self.shared.as_ref()?;
         let (width, height) = self.size;
+        let rows = if self.segment_whole { drawn } else { 0..height };
+        if rows.is_empty() {
+            return Some(rows);
+        }
         let format = ImageFormat::Z_PIXMAP.into();
+        let (top, count, offset) = (rows.start as i16, rows.len() as u16, rows.start * width * 4);
         let request =
-            (self.conn).shm_get_image(pixmap, 0, 0, width as u16, height as u16, !0, format, shared.segment, 0);
-        reply("read the window (MIT-SHM)", request).is_ok()
+            (self.conn).shm_get_image(pixmap, 0, top, width as u16, count, !0, format, shared.segment, offset);
+        self.segment_whole = reply("read the window (MIT-SHM)", request).is_ok();
+        self.segment_whole.then_some(rows)
+    }
+
+    /// Empties the damage region; returns the rows it covered (all of them where XFixes is
+    /// missing or the region cannot be read).
+    fn take_damage(&mut self, damage: damage::Damage) -> Result<Range<u32>> {
+        let all = 0..self.size.1;
+        let into = self.drawn.unwrap_or(x11rb::NONE);
+        check("reset the damage", self.conn.damage_subtract(damage, x11rb::NONE, into))?;
+        let Some(region) = self
+            .drawn
+            .and_then(|r| reply("read the damage", self.conn.xfixes_fetch_region(r)).ok())
+        else {
+            return Ok(all);
+        };
+        let area = region.extents;
+        let clamp = |y: i32| y.clamp(0, all.end as i32) as u32;
+        Ok(clamp(area.y.into())..clamp(i32::from(area.y) + i32::from(area.height)))
     }
 }
 
@@ -303,19 +351,17 @@ impl FrameSource for X11Source {
         if self.ticker.clock().now() < self.settled_at {
             return Ok(SourceEvent::Idle); // the application is still repainting
         }
+        let mut drawn = 0..self.size.1;
         if let Some(damage) = self.damage {
             if !self.dirty {
                 return Ok(SourceEvent::Unchanged(self.ticker.timestamp(index)));
             }
             // Mark everything repaired before reading: drawing from now on notifies again.
-            check(
-                "reset the damage",
-                self.conn.damage_subtract(damage, x11rb::NONE, x11rb::NONE),
-            )?;
+            drawn = self.take_damage(damage)?;
             self.dirty = false;
         }
-        match self.grab(self.ticker.timestamp(index)) {
-            Some(frame) => Ok(SourceEvent::Picture(pictures.make(&frame)?)),
+        match self.grab(self.ticker.timestamp(index), drawn) {
+            Some((frame, drawn)) => Ok(SourceEvent::Picture(pictures.make_changed(&frame, drawn)?)),
             // Unmapped or resized between the event and the read: the next events tell.
             None => Ok(SourceEvent::Idle),
         }
@@ -340,10 +386,21 @@ fn watch_damage(conn: &RustConnection, window: Window) -> Result<Option<damage::
     Ok(Some(id))
 }
 
+/// An XFixes region to move the damage into (XFixes 2 or later), if the server has one.
+fn drawn_region(conn: &RustConnection) -> Option<xfixes::Region> {
+    let version = reply("XFixes", conn.xfixes_query_version(5, 0)).ok()?;
+    let region = conn.generate_id().ok().filter(|_| version.major_version >= 2)?;
+    check("make a region", conn.xfixes_create_region(region, &[])).ok()?;
+    Some(region)
+}
+
 impl Drop for X11Source {
     fn drop(&mut self) {
         if let Some(damage) = self.damage.take() {
             let _ = self.conn.damage_destroy(damage);
+        }
+        if let Some(region) = self.drawn.take() {
+            let _ = self.conn.xfixes_destroy_region(region);
         }
         if let Some(shared) = self.shared.take() {
             shared.free(&self.conn);
