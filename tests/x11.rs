@@ -270,11 +270,16 @@ fn a_still_window_is_not_read_again_until_something_draws_into_it() {
             event => return event,
         }
     };
-    let first = (0..30).find_map(|_| match next() {
-        SourceEvent::Picture(picture) => Some(picture),
-        _ => None,
-    });
-    assert!(first.is_some(), "the window's first picture is read");
+    // The next picture within 30 events (2 s), skipping unchanged ticks.
+    fn next_picture(next: &mut impl FnMut() -> SourceEvent, what: &str) -> classrec::Picture {
+        (0..30)
+            .find_map(|_| match next() {
+                SourceEvent::Picture(picture) => Some(picture),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no picture {what}"))
+    }
+    next_picture(&mut next, "at first: the window's first picture is read");
     // One second of a still window: Damage reports nothing, so nothing is read.
     for _ in 0..15 {
         let event = next();
@@ -296,12 +301,7 @@ fn a_still_window_is_not_read_again_until_something_draws_into_it() {
     };
     conn.poly_fill_rectangle(window.id, gc, &[square]).unwrap();
     conn.flush().unwrap();
-    let picture = (0..30)
-        .find_map(|_| match next() {
-            SourceEvent::Picture(picture) => Some(picture),
-            _ => None,
-        })
-        .expect("a picture after drawing");
+    let picture = next_picture(&mut next, "after drawing");
     let (planes, strides) = (picture.i420().planes, picture.i420().strides);
     let yuv = (
         planes.0[60 * strides.0 + 110],
@@ -319,12 +319,7 @@ fn a_still_window_is_not_read_again_until_something_draws_into_it() {
     let lower = Rectangle { y: 140, ..square };
     conn.poly_fill_rectangle(window.id, gc, &[lower]).unwrap();
     conn.flush().unwrap();
-    let picture = (0..30)
-        .find_map(|_| match next() {
-            SourceEvent::Picture(picture) => Some(picture),
-            _ => None,
-        })
-        .expect("a picture after drawing again");
+    let picture = next_picture(&mut next, "after drawing again");
     let whole = conn
         .get_image(ImageFormat::Z_PIXMAP, window.id, 0, 0, 320, 180, !0)
         .unwrap()
