@@ -5,13 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-apt_install rustc-web cargo-web rust-web-src
+install_debian_rust
 
 # OpenH264's build script would compile its C++ with the MSVC toolchain; a type check needs no
 # objects, so the compiler is `true` and the archiver writes an empty archive.
 export CC_x86_64_pc_windows_msvc=true CXX_x86_64_pc_windows_msvc=true
 export AR_x86_64_pc_windows_msvc="$PWD/scripts/stub-archiver.sh"
-export PATH=/usr/bin:$PATH RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
-/usr/bin/cargo check --lib --quiet -Zbuild-std=std,panic_abort --target x86_64-pc-windows-msvc \
+debian_cargo check --lib --quiet -Zbuild-std=std,panic_abort --target x86_64-pc-windows-msvc \
   --target-dir target/wincheck
 echo "windows: the library type-checks for x86_64-pc-windows-msvc" >&2

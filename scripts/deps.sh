@@ -71,3 +71,13 @@ install_cargo_c() {
     cargo install --quiet --locked cargo-c --version "$CARGO_C_VERSION"
   fi
 }
+
+# Debian's rustc-web with its std source (rust-web-src): builds std for the Windows targets with
+# -Zbuild-std, which the rustup toolchain here cannot (it has no std for them); RUSTC_BOOTSTRAP
+# lets that stable compiler take -Z flags. Used by check-windows.sh and test-windows.sh.
+install_debian_rust() {
+  apt_install rustc-web cargo-web rust-web-src
+}
+debian_cargo() {
+  PATH=/usr/bin:$PATH RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo "$@"
+}

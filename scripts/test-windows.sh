@@ -10,7 +10,8 @@ step() { echo "== windows [${SECONDS}s] $*" >&2; }
 source scripts/deps.sh
 
 step "installing mingw-w64, Wine and Debian's rustc with its std source"
-apt_install rustc-web cargo-web rust-web-src wine64 gcc-mingw-w64-x86-64-posix g++-mingw-w64-x86-64-posix
+install_debian_rust
+apt_install wine64 gcc-mingw-w64-x86-64-posix g++-mingw-w64-x86-64-posix
 install_test_deps
 install_s3_server
 
@@ -18,11 +19,9 @@ TARGET=x86_64-pc-windows-gnu
 OUT=$PWD/target/windows
 RELEASE=$OUT/$TARGET/release
 MINGW=x86_64-w64-mingw32
-# The rustup toolchain has no std for this target: Debian's rustc-web builds it from rust-web-src
-# (-Zbuild-std, allowed on a stable compiler by RUSTC_BOOTSTRAP).
+# Debian's cargo and rustc build std for this target (scripts/deps.sh).
 wincargo() {
-  PATH=/usr/bin:$PATH RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo "$@" \
-    -Zbuild-std=std,panic_unwind --target "$TARGET" --target-dir "$OUT" --release
+  debian_cargo "$@" -Zbuild-std=std,panic_unwind --target "$TARGET" --target-dir "$OUT" --release
 }
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=$MINGW-gcc-posix
 export CC_x86_64_pc_windows_gnu=$MINGW-gcc-posix CXX_x86_64_pc_windows_gnu=$MINGW-g++-posix
