@@ -1,8 +1,10 @@
 //! Per-stage costs at 720p and 1080p: making pictures (BGRA → I420 with the unchanged-strip
-//! check, on a frame where everything, a little, or nothing changed; letter-boxing), a host's
-//! `push_frame`, OpenH264 encoding (screen and camera tuning), and muxing into the crash-safe MP4.
+//! check, on a frame where everything, a little, or nothing changed; a pen stroke with and without
+//! the damaged rows; letter-boxing), a host's `push_frame`, OpenH264 encoding (screen and camera
+//! tuning), and muxing into the crash-safe MP4.
 //! Run: `cargo bench --features bench --bench stages`.
 
+use std::ops::Range;
 use std::time::Duration;
 
 use classrec::capture::{Clock, PushedSource, SyntheticSource};
@@ -29,24 +31,43 @@ fn frame(pixels: &[u8], (w, h): (u32, u32), i: u64) -> Frame<'_> {
     }
 }
 
-/// Making a picture from a frame that alternates between `inputs`, cycling.
+/// Making a picture from a frame that alternates between `inputs`, cycling; told that only the
+/// rows `changed` can differ (as a damage region says), or not told.
 fn bench_making(
     c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     name: String,
     inputs: &[Vec<u8>],
-    source: (u32, u32),
-    output: (u32, u32),
+    (source, output): ((u32, u32), (u32, u32)),
+    changed: Option<Range<u32>>,
 ) {
     let mut maker = PictureMaker::new(output.0, output.1);
     let mut i = 0u64;
     c.bench_function(name, |b| {
         b.iter(|| {
             i += 1;
-            maker
-                .make(&frame(&inputs[i as usize % inputs.len()], source, i))
-                .unwrap()
+            let frame = frame(&inputs[i as usize % inputs.len()], source, i);
+            let rows = changed.clone().unwrap_or(0..source.1);
+            maker.make_changed(&frame, rows).unwrap()
         })
     });
+}
+
+/// The rows a pen stroke crosses in [`pen_strokes`].
+const PEN_ROWS: Range<u32> = 500..532;
+
+/// Eight frames of `base` with a stroke in [`PEN_ROWS`] growing to the right, 40 columns a frame.
+fn pen_strokes(base: &[u8], (w, _): (u32, u32)) -> Vec<Vec<u8>> {
+    let row = w as usize * 4;
+    (0..8)
+        .map(|n| {
+            let mut pixels = base.to_vec();
+            for y in PEN_ROWS {
+                let start = y as usize * row + 200 * 4;
+                pixels[start..start + (n + 1) * 40 * 4].fill(0x20);
+            }
+            pixels
+        })
+        .collect()
 }
 
 fn making_pictures(c: &mut Criterion) {
@@ -57,12 +78,24 @@ fn making_pictures(c: &mut Criterion) {
         // Every row moves (panning): every strip is converted. Eight frames in turn, so that reused
         // planes (at most six pictures old) never show the frame already.
         let motion = frames(SyntheticScene::FullMotion, size, 8, 1);
-        bench_making(&mut group, name("all_changed"), &motion, size, size);
+        bench_making(&mut group, name("all_changed"), &motion, (size, size), None);
         // The classroom's next frame: the pointer and the small video moved.
         let classroom = frames(SyntheticScene::Classroom, size, 8, 1);
-        bench_making(&mut group, name("pointer_and_video_moved"), &classroom, size, size);
+        bench_making(
+            &mut group,
+            name("pointer_and_video_moved"),
+            &classroom,
+            (size, size),
+            None,
+        );
         // The same frame again: one hashing pass.
-        bench_making(&mut group, name("unchanged"), &classroom[..1], size, size);
+        bench_making(&mut group, name("unchanged"), &classroom[..1], (size, size), None);
+        // A pen stroke grows in a 32-row band: every strip hashed, or only the band's, as when an
+        // X11 window's damage region says which rows were drawn.
+        let strokes = pen_strokes(&classroom[0], size);
+        bench_making(&mut group, name("pen_stroke"), &strokes, (size, size), None);
+        let told = Some(PEN_ROWS);
+        bench_making(&mut group, name("pen_stroke_damage_rows"), &strokes, (size, size), told);
     }
     let window = (1600, 900);
     let motion = frames(SyntheticScene::FullMotion, window, 8, 1);
@@ -70,8 +103,8 @@ fn making_pictures(c: &mut Criterion) {
         &mut group,
         "letterbox_1600x900_into_1920x1080".into(),
         &motion,
-        window,
-        (1920, 1080),
+        (window, (1920, 1080)),
+        None,
     );
     group.finish();
 }
