@@ -24,7 +24,7 @@ use finalize::{finalize_fitting, write_error, HeadLayout, Movie};
 use crate::encode::{AudioPacket, AudioTrackInfo, Sample, TrackInfo};
 use crate::error::{Error, Result};
 use crate::event::FragmentInfo;
-use crate::files::{write_at, write_pieces_at};
+use crate::files::write_pieces_at;
 
 /// A duration in media ticks, rounded to the nearest tick (1/15 s is 6000 ticks, not 5999).
 fn ticks(d: Duration) -> u64 {
@@ -107,10 +107,11 @@ impl HybridWriter {
         write_error(&self.path, what, e)
     }
 
-    /// Writes `bytes` at `offset` and makes them durable.
-    fn write_durably(&mut self, offset: u64, bytes: &[u8]) -> Result<()> {
-        write_at(&self.file, offset, bytes)
-            .and_then(|()| self.file.sync_data())
+    /// Writes `pieces` one after another from `offset` and makes them durable; returns the bytes
+    /// written.
+    fn write_durably<'a>(&self, offset: u64, pieces: impl IntoIterator<Item = &'a [u8]>) -> Result<u64> {
+        write_pieces_at(&self.file, offset, pieces)
+            .and_then(|written| self.file.sync_data().map(|()| written))
             .map_err(|e| self.io_error("writing", e))
     }
 
@@ -188,8 +189,7 @@ impl HybridWriter {
         boxes::initial_moov(&mut buf, &track, self.audio.as_ref());
         let reserved_offset = buf.len() as u64;
         boxes::reserved(&mut buf);
-        self.write_durably(0, &buf)?;
-        self.committed = buf.len() as u64;
+        self.committed = self.write_durably(0, [&buf[..]])?;
         self.head = Some(HeadLayout {
             moov_offset,
             reserved_offset,
@@ -239,19 +239,12 @@ impl HybridWriter {
         let offsets = boxes::moof(&mut head, self.fragments.len() as u32 + 1, &trafs);
         boxes::mdat_header(&mut head, payload);
         // The samples are written from where they wait, not copied into one buffer first.
-        let video_data = self
-            .pending
-            .iter()
-            .filter(|_| video_end.is_some())
-            .map(|(_, s)| &s.data[..]);
+        let video_samples = if video_end.is_some() { &self.pending[..] } else { &[] };
         let pieces = std::iter::once(&head[..])
-            .chain(video_data)
+            .chain(video_samples.iter().map(|(_, s)| &s.data[..]))
             .chain(packets.iter().map(|p| &p.data[..]));
         let start = self.committed;
-        let written = write_pieces_at(&self.file, start, pieces)
-            .and_then(|written| self.file.sync_data().map(|()| written))
-            .map_err(|e| self.io_error("writing", e));
-        match written {
+        match self.write_durably(start, pieces) {
             Ok(written) => self.committed += written,
             Err(e) => {
                 let _ = self.file.set_len(start); // drop the torn fragment, keep the committed ones

@@ -86,7 +86,7 @@ pub struct X11Source {
     dirty: bool,
     /// An XFixes region the damage is moved into, to learn which rows were drawn (`None`: every
     /// read is of the whole window).
-    drawn: Option<xfixes::Region>,
+    drawn_region: Option<xfixes::Region>,
     /// The shared segment holds the whole pixmap as of the last read, so reading the drawn rows
     /// alone brings it up to date.
     segment_whole: bool,
@@ -136,7 +136,7 @@ impl X11Source {
         let use_shm =
             reply("MIT-SHM", conn.shm_query_version()).is_ok_and(|v| (v.major_version, v.minor_version) >= (1, 2));
         let damage = watch_damage(&conn, window)?;
-        let drawn = damage.and_then(|_| drawn_region(&conn));
+        let drawn_region = damage.and_then(|_| new_region(&conn));
         let mut source = X11Source {
             conn,
             window,
@@ -149,7 +149,7 @@ impl X11Source {
             settled_at: Duration::ZERO,
             damage,
             dirty: true,
-            drawn,
+            drawn_region,
             segment_whole: false,
             image: Vec::new(),
         };
@@ -315,10 +315,10 @@ impl X11Source {
     /// missing or the region cannot be read).
     fn take_damage(&mut self, damage: damage::Damage) -> Result<Range<u32>> {
         let all = 0..self.size.1;
-        let into = self.drawn.unwrap_or(x11rb::NONE);
+        let into = self.drawn_region.unwrap_or(x11rb::NONE);
         check("reset the damage", self.conn.damage_subtract(damage, x11rb::NONE, into))?;
         let Some(region) = self
-            .drawn
+            .drawn_region
             .and_then(|r| reply("read the damage", self.conn.xfixes_fetch_region(r)).ok())
         else {
             return Ok(all);
@@ -387,7 +387,7 @@ fn watch_damage(conn: &RustConnection, window: Window) -> Result<Option<damage::
 }
 
 /// An XFixes region to move the damage into (XFixes 2 or later), if the server has one.
-fn drawn_region(conn: &RustConnection) -> Option<xfixes::Region> {
+fn new_region(conn: &RustConnection) -> Option<xfixes::Region> {
     let version = reply("XFixes", conn.xfixes_query_version(5, 0)).ok()?;
     let region = conn.generate_id().ok().filter(|_| version.major_version >= 2)?;
     check("make a region", conn.xfixes_create_region(region, &[])).ok()?;
@@ -399,7 +399,7 @@ impl Drop for X11Source {
         if let Some(damage) = self.damage.take() {
             let _ = self.conn.damage_destroy(damage);
         }
-        if let Some(region) = self.drawn.take() {
+        if let Some(region) = self.drawn_region.take() {
             let _ = self.conn.xfixes_destroy_region(region);
         }
         if let Some(shared) = self.shared.take() {
