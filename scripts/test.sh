@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Each step prints when it starts (seconds since the script started), so a slow step shows.
-step() { echo "== [${SECONDS}s] $*" >&2; }
+# It also prints the disk left, as a full disk is the likeliest way for a cold run to fail.
+step() { echo "== [${SECONDS}s] $* (disk free: $(df -h --output=avail . | tail -1 | tr -d ' '))" >&2; }
+# Incremental caches speed up edit-compile cycles, not this script, and cost gigabytes of disk.
+export CARGO_INCREMENTAL=0
 source scripts/deps.sh
 step "installing what the tests need"
 install_test_deps
