@@ -276,14 +276,27 @@ pub(crate) fn read_at(file: &File, offset: u64, buf: &mut [u8]) -> std::io::Resu
     }
 }
 
-/// Bytes free for an unprivileged writer on the disk holding `dir`; `None` where unknown (the
-/// call failed, or no implementation for this platform yet: Windows).
+/// Bytes free for an unprivileged writer on the disk holding `dir` (quotas included on Windows);
+/// `None` where the call fails.
+#[cfg_attr(windows, allow(unsafe_code))] // GetDiskFreeSpaceExW has no safe wrapper
 pub(crate) fn free_space(dir: &Path) -> Option<u64> {
     #[cfg(unix)]
     return rustix::fs::statvfs(dir)
         .ok()
         .map(|s| s.f_bavail.saturating_mul(s.f_frsize));
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    return {
+        use std::os::windows::ffi::OsStrExt;
+        let dir: Vec<u16> = dir.as_os_str().encode_wide().chain([0]).collect();
+        let mut available = 0u64;
+        let null = std::ptr::null_mut();
+        // SAFETY: `dir` is NUL-terminated and outlives the call; the two totals may be null.
+        let ok = unsafe {
+            windows_sys::Win32::Storage::FileSystem::GetDiskFreeSpaceExW(dir.as_ptr(), &mut available, null, null)
+        };
+        (ok != 0).then_some(available)
+    };
+    #[cfg(not(any(unix, windows)))]
     return {
         let _ = dir;
         None
@@ -323,6 +336,14 @@ mod tests {
         assert_eq!(sanitize("C:\\Users\\x"), "C__Users_x");
         assert_eq!(sanitize("课堂 1"), "___1");
         assert_eq!(sanitize(&"a".repeat(100)).len(), MAX_NAME_PART);
+    }
+
+    #[test]
+    fn free_space_is_measured_where_the_folder_exists() {
+        let free = free_space(&std::env::temp_dir());
+        assert!(free.is_some_and(|bytes| bytes > 0), "{free:?}");
+        let missing = std::env::temp_dir().join(format!("classrec-missing-{}", std::process::id()));
+        assert_eq!(free_space(&missing), None);
     }
 
     #[test]

@@ -165,7 +165,6 @@ mod tests {
     use super::*;
 
     #[test]
-    #[cfg_attr(windows, ignore = "free space is not measured on Windows yet (files::free_space)")]
     fn the_disk_watch_warns_once_when_the_next_minutes_do_not_fit() {
         let dir = std::env::temp_dir();
         let mut modest = DiskWatch::new(dir.clone(), 1);
