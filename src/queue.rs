@@ -4,14 +4,23 @@
 //! nobody reads): memory stays bounded and the consumer always gets the latest picture, so a
 //! change followed by a still screen is never lost.
 
-use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, Receiver, SendTimeoutError, Sender, TrySendError};
+
+/// How often a blocked [`LatestSender::send_blocking`] looks whether its consumer is gone.
+const CONSUMER_CHECK: Duration = Duration::from_millis(50);
 
 /// The sending side of a drop-oldest queue. Cloneable; the receiving side is a plain `Receiver`.
 #[derive(Debug)]
 pub(crate) struct LatestSender<T> {
     tx: Sender<T>,
-    /// A receiver of our own, to pop the oldest item when the queue is full.
+    /// A receiver of our own, to pop the oldest item when the queue is full. It keeps the channel
+    /// connected, so the consumer's departure is told by `consumer` instead.
     oldest: Receiver<T>,
+    /// Alive while the [`ConsumerReceiver`] of a [`watched_latest_queue`] is; `None`: not watched.
+    consumer: Option<Weak<()>>,
 }
 
 impl<T> Clone for LatestSender<T> {
@@ -19,6 +28,7 @@ impl<T> Clone for LatestSender<T> {
         LatestSender {
             tx: self.tx.clone(),
             oldest: self.oldest.clone(),
+            consumer: self.consumer.clone(),
         }
     }
 }
@@ -28,7 +38,39 @@ impl<T> Clone for LatestSender<T> {
 /// receiver already waiting (`send` then drops the item itself, and counts it).
 pub(crate) fn latest_queue<T>(capacity: usize) -> (LatestSender<T>, Receiver<T>) {
     let (tx, rx) = bounded(capacity);
-    (LatestSender { tx, oldest: rx.clone() }, rx)
+    let oldest = rx.clone();
+    (
+        LatestSender {
+            tx,
+            oldest,
+            consumer: None,
+        },
+        rx,
+    )
+}
+
+/// The receiving side of a [`watched_latest_queue`]: a `Receiver` (through `Deref`) whose drop
+/// tells the senders that nobody will take their items any more.
+#[derive(Debug)]
+pub(crate) struct ConsumerReceiver<T> {
+    rx: Receiver<T>,
+    _alive: Arc<()>,
+}
+
+impl<T> std::ops::Deref for ConsumerReceiver<T> {
+    type Target = Receiver<T>;
+    fn deref(&self) -> &Receiver<T> {
+        &self.rx
+    }
+}
+
+/// A [`latest_queue`] whose senders see when its one consumer is dropped
+/// ([`LatestSender::consumer_gone`]), so a blocked [`LatestSender::send_blocking`] gives up.
+pub(crate) fn watched_latest_queue<T>(capacity: usize) -> (LatestSender<T>, ConsumerReceiver<T>) {
+    let (mut tx, rx) = latest_queue(capacity);
+    let alive = Arc::new(());
+    tx.consumer = Some(Arc::downgrade(&alive));
+    (tx, ConsumerReceiver { rx, _alive: alive })
 }
 
 impl<T> LatestSender<T> {
@@ -58,9 +100,21 @@ impl<T> LatestSender<T> {
         self.tx.try_send(item).is_ok()
     }
 
-    /// A blocking send for producers that must not lose anything (files, fast generators).
-    pub(crate) fn send_blocking(&self, item: T) {
-        let _ = self.tx.send(item);
+    /// A blocking send for producers that must not lose anything (files, fast generators). Gives
+    /// up, dropping the item, once a watched queue's consumer is gone; returns whether it was sent.
+    pub(crate) fn send_blocking(&self, mut item: T) -> bool {
+        loop {
+            match self.tx.send_timeout(item, CONSUMER_CHECK) {
+                Ok(()) => return true,
+                Err(SendTimeoutError::Timeout(back)) if !self.consumer_gone() => item = back,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// Whether a watched queue's consumer is gone (never, for a queue that is not watched).
+    pub(crate) fn consumer_gone(&self) -> bool {
+        self.consumer.as_ref().is_some_and(|alive| alive.strong_count() == 0)
     }
 }
 
@@ -85,6 +139,22 @@ mod tests {
         let sender = std::thread::spawn(move || tx.send_blocking(3));
         assert_eq!(rx.recv(), Ok(3), "send_blocking waits for the receiver");
         sender.join().unwrap();
+    }
+
+    #[test]
+    fn a_blocked_send_gives_up_once_the_consumer_is_gone() {
+        for capacity in [0, 1] {
+            let (tx, rx) = watched_latest_queue(capacity);
+            if capacity == 1 {
+                assert!(tx.send_blocking(1), "room for one");
+            }
+            assert!(!tx.consumer_gone());
+            let sender = std::thread::spawn(move || (tx.send_blocking(2), tx.consumer_gone()));
+            std::thread::sleep(CONSUMER_CHECK * 2);
+            assert!(!sender.is_finished(), "blocked while the consumer lives");
+            drop(rx);
+            assert_eq!(sender.join().unwrap(), (false, true), "capacity {capacity}");
+        }
     }
 
     #[test]

@@ -54,6 +54,15 @@ fn a_full_disk_stops_cleanly_and_keeps_a_playable_file() {
     let mut recorder = Recorder::start(config).unwrap();
     let events = recorder.events();
     let recording = recorder.wait().unwrap();
+    // Nothing is left behind: the capture thread, whose encoder went away with the muxer, ends too.
+    let since = std::time::Instant::now();
+    while recorder_threads().contains(&"classrec-captur".to_string()) {
+        assert!(
+            since.elapsed().as_secs() < 2,
+            "the capture thread outlived its recording"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     match &recording.stop_reason {
         StopReason::Failed(m) => assert!(m.contains("disk full") && m.contains("free some space"), "{m}"),
         other => panic!("expected a disk-full stop, got {other:?}"),
@@ -79,4 +88,14 @@ fn a_full_disk_stops_cleanly_and_keeps_a_playable_file() {
         p.duration,
         recording.duration
     );
+}
+
+/// This process's thread names that start with `classrec-` (Linux cuts them at 15 bytes).
+fn recorder_threads() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim_end().to_owned())
+        .filter(|name| name.starts_with("classrec-"))
+        .collect()
 }

@@ -136,6 +136,83 @@ fn a_source_that_panics_is_an_error_event_and_a_failed_recording() {
     check_panic_is_reported("capture", &recording, &events);
 }
 
+/// Frames in virtual time until `stuck_at`, where one read blocks for `stuck_for` (as a read from
+/// a pipe nobody writes to would) regardless of its timeout; then frames again. Says when dropped.
+struct Stuck {
+    next: u64,
+    stuck_at: u64,
+    stuck_for: Duration,
+    dropped: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FrameSource for Stuck {
+    fn size_hint(&self) -> Option<(u32, u32)> {
+        Some((64, 48))
+    }
+
+    fn next_event(&mut self, _timeout: Duration, pictures: &mut PictureMaker) -> classrec::Result<SourceEvent> {
+        if self.next == self.stuck_at {
+            std::thread::sleep(self.stuck_for);
+        }
+        self.next += 1;
+        let pixels = vec![(self.next * 9) as u8; 64 * 48 * 4];
+        let timestamp = Duration::from_millis(self.next * 100);
+        let frame = Frame {
+            width: 64,
+            height: 48,
+            stride: 64 * 4,
+            data: &pixels,
+            timestamp,
+        };
+        Ok(SourceEvent::Picture(pictures.make(&frame)?))
+    }
+
+    fn now(&self) -> Option<Duration> {
+        None
+    }
+}
+
+impl Drop for Stuck {
+    fn drop(&mut self) {
+        self.dropped.store(true, std::sync::atomic::Ordering::Release);
+    }
+}
+
+#[test]
+fn a_source_stuck_past_stop_ends_its_thread_once_it_returns() {
+    let dir = TempDir::new("stuck");
+    let config = RecorderConfig {
+        out_dir: Some(dir.path().to_owned()),
+        size: Some((64, 48)),
+        ..RecorderConfig::default()
+    };
+    let dropped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let source = Stuck {
+        next: 0,
+        stuck_at: 20,
+        stuck_for: Duration::from_secs(4),
+        dropped: dropped.clone(),
+    };
+    let mut recorder = Recorder::start_with_source(config, Box::new(source)).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // The encoder gives a stuck source a grace period, then finalizes without it.
+    let recording = recorder.stop().unwrap();
+    assert!(recording.duration >= Duration::from_secs(1), "{:?}", recording.duration);
+    assert!(
+        !dropped.load(std::sync::atomic::Ordering::Acquire),
+        "still stuck when stop returned"
+    );
+    // When the read returns, the capture thread finds nobody to hand its picture to, and ends.
+    let since = std::time::Instant::now();
+    while !dropped.load(std::sync::atomic::Ordering::Acquire) {
+        assert!(
+            since.elapsed() < Duration::from_secs(6),
+            "the capture thread never ended"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Writes the fuzz corpus seeds for `recover` (fuzz/corpus/recover): a recording while it is
 /// still fragmented (2 fragments), the same torn mid-fragment, and finalized; with and without
 /// sound. Run once by hand: `cargo test --test hostile -- --ignored write_recover_seeds`.

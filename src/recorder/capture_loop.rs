@@ -66,6 +66,9 @@ pub(super) fn capture_loop(
     // Once stop is seen: the source's time then (real-time sources; virtual time stops at once).
     let mut stopping: Option<Duration> = None;
     loop {
+        if frames.consumer_gone() {
+            return; // the encode thread has ended (and said why): nobody takes pictures any more
+        }
         if stopping.is_none() && shared.stop.load(Ordering::Acquire) {
             // Frames already handed over before stop (pushed, due) still belong in the file;
             // later ones do not, however many a source behind its schedule still has due. A

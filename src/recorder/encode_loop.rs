@@ -1,16 +1,16 @@
 //! The encode thread: captured pictures → encoded samples (see `encode`). Disk I/O never runs here.
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{RecvTimeoutError, Sender};
 
 use super::shared::{Captured, Encoded, Shared, SOURCE_POLL, STUCK_SOURCE_GRACE};
 use crate::encode::{EncodeStage, Outcome};
 use crate::event::{Event, StopReason};
-use crate::queue::LatestSender;
+use crate::queue::{ConsumerReceiver, LatestSender};
 use crate::stats::Counters;
 
 /// The encode thread: frames → samples.
 pub(super) fn encode_loop(
-    frames: Receiver<Captured>,
+    frames: ConsumerReceiver<Captured>,
     mut stage: EncodeStage,
     samples: &Sender<Encoded>,
     shared: &Shared,

@@ -31,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::event::{Event, Recording, UploadedObject};
 use crate::files::{create_recording, prepare_dir};
 use crate::mux::{recover_folder, HybridWriter};
-use crate::queue::latest_queue;
+use crate::queue::{latest_queue, watched_latest_queue};
 use crate::stats::Stats;
 use crate::upload::Uploader;
 use audio_loop::audio_loop;
@@ -150,7 +150,7 @@ impl Recorder {
             writer = writer.with_audio(encoder.info().clone());
         }
         let shared = Arc::new(Shared::default());
-        let (captured_tx, captured_rx) = latest_queue(if realtime { REALTIME_CAPTURE_QUEUE } else { 0 });
+        let (captured_tx, captured_rx) = watched_latest_queue(if realtime { REALTIME_CAPTURE_QUEUE } else { 0 });
         let (encoded_tx, encoded_rx) = bounded(MUX_QUEUE);
         let audio_packets = encoded_tx.clone();
         events_tx.send(Event::Started { path: path.clone() });
@@ -369,7 +369,8 @@ impl Recorder {
         if let Some(audio) = threads.audio {
             let _ = audio.join();
         }
-        // A source stuck in a blocking read (stdin) is left to finish on its own.
+        // A source stuck in a blocking read (stdin) is left to finish on its own: once the read
+        // returns, its thread sees the encoder gone and ends (`LatestSender::consumer_gone`).
         if threads.capture.is_finished() {
             let _ = threads.capture.join();
         }
