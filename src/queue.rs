@@ -12,7 +12,8 @@ use crossbeam_channel::{bounded, Receiver, SendTimeoutError, Sender, TrySendErro
 /// How often a blocked [`LatestSender::send_blocking`] looks whether its consumer is gone.
 const CONSUMER_CHECK: Duration = Duration::from_millis(50);
 
-/// The sending side of a drop-oldest queue. Cloneable; the receiving side is a plain `Receiver`.
+/// The sending side of a drop-oldest queue. Cloneable; the receiving side is a plain `Receiver`
+/// ([`latest_queue`]) or a [`ConsumerReceiver`] ([`watched_latest_queue`]).
 #[derive(Debug)]
 pub(crate) struct LatestSender<T> {
     tx: Sender<T>,
@@ -100,8 +101,9 @@ impl<T> LatestSender<T> {
         self.tx.try_send(item).is_ok()
     }
 
-    /// A blocking send for producers that must not lose anything (files, fast generators). Gives
-    /// up, dropping the item, once a watched queue's consumer is gone; returns whether it was sent.
+    /// A blocking send for producers that must not lose anything (files, fast generators). While
+    /// blocked, gives up (dropping the item) once a watched queue's consumer is gone; returns
+    /// whether the item was queued.
     pub(crate) fn send_blocking(&self, mut item: T) -> bool {
         loop {
             match self.tx.send_timeout(item, CONSUMER_CHECK) {

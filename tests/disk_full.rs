@@ -54,11 +54,11 @@ fn a_full_disk_stops_cleanly_and_keeps_a_playable_file() {
     let mut recorder = Recorder::start(config).unwrap();
     let events = recorder.events();
     let recording = recorder.wait().unwrap();
-    // Nothing is left behind: the capture thread, whose encoder went away with the muxer, ends too.
+    // Nothing is left behind: the mux thread asked for the stop, and the capture thread ended.
     let since = std::time::Instant::now();
     while recorder_threads().contains(&"classrec-captur".to_string()) {
         assert!(
-            since.elapsed().as_secs() < 2,
+            since.elapsed().as_secs() < 10,
             "the capture thread outlived its recording"
         );
         std::thread::sleep(std::time::Duration::from_millis(20));

@@ -4,8 +4,9 @@
 
 mod common;
 
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use classrec::{Event, Frame, FrameSource, PictureMaker, Recorder, RecorderConfig, SourceEvent, StopReason};
 use common::{decode_errors, TempDir};
@@ -136,13 +137,15 @@ fn a_source_that_panics_is_an_error_event_and_a_failed_recording() {
     check_panic_is_reported("capture", &recording, &events);
 }
 
-/// Frames in virtual time until `stuck_at`, where one read blocks for `stuck_for` (as a read from
-/// a pipe nobody writes to would) regardless of its timeout; then frames again. Says when dropped.
+/// Frames in virtual time until `stuck_at`, where one read blocks (as a read from a pipe nobody
+/// writes to would) until the test releases it, whatever its timeout; then frames again. Says when
+/// it is stuck and when it is dropped.
 struct Stuck {
     next: u64,
     stuck_at: u64,
-    stuck_for: Duration,
-    dropped: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stuck: Arc<AtomicBool>,
+    release: mpsc::Receiver<()>,
+    dropped: Arc<AtomicBool>,
 }
 
 impl FrameSource for Stuck {
@@ -152,7 +155,8 @@ impl FrameSource for Stuck {
 
     fn next_event(&mut self, _timeout: Duration, pictures: &mut PictureMaker) -> classrec::Result<SourceEvent> {
         if self.next == self.stuck_at {
-            std::thread::sleep(self.stuck_for);
+            self.stuck.store(true, Ordering::Release);
+            let _ = self.release.recv();
         }
         self.next += 1;
         let pixels = vec![(self.next * 9) as u8; 64 * 48 * 4];
@@ -174,7 +178,16 @@ impl FrameSource for Stuck {
 
 impl Drop for Stuck {
     fn drop(&mut self) {
-        self.dropped.store(true, std::sync::atomic::Ordering::Release);
+        self.dropped.store(true, Ordering::Release);
+    }
+}
+
+/// Waits up to 30 s for `flag` (generous: CI machines are slow and busy), failing with `what`.
+fn wait_for(flag: &AtomicBool, what: &str) {
+    let since = Instant::now();
+    while !flag.load(Ordering::Acquire) {
+        assert!(since.elapsed() < Duration::from_secs(30), "{what}");
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -186,31 +199,25 @@ fn a_source_stuck_past_stop_ends_its_thread_once_it_returns() {
         size: Some((64, 48)),
         ..RecorderConfig::default()
     };
-    let dropped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (stuck, dropped) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let (release, released) = mpsc::channel();
     let source = Stuck {
         next: 0,
         stuck_at: 20,
-        stuck_for: Duration::from_secs(4),
+        stuck: stuck.clone(),
+        release: released,
         dropped: dropped.clone(),
     };
     let mut recorder = Recorder::start_with_source(config, Box::new(source)).unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    wait_for(&stuck, "the source never reached its stuck read");
     // The encoder gives a stuck source a grace period, then finalizes without it.
     let recording = recorder.stop().unwrap();
     assert!(recording.duration >= Duration::from_secs(1), "{:?}", recording.duration);
-    assert!(
-        !dropped.load(std::sync::atomic::Ordering::Acquire),
-        "still stuck when stop returned"
-    );
-    // When the read returns, the capture thread finds nobody to hand its picture to, and ends.
-    let since = std::time::Instant::now();
-    while !dropped.load(std::sync::atomic::Ordering::Acquire) {
-        assert!(
-            since.elapsed() < Duration::from_secs(6),
-            "the capture thread never ended"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(!dropped.load(Ordering::Acquire), "still stuck when stop returned");
+    // When the read returns, the capture thread finds nobody to hand its picture to, and ends
+    // (before, it waited for the gone encoder for good).
+    release.send(()).unwrap();
+    wait_for(&dropped, "the capture thread never ended");
 }
 
 /// Writes the fuzz corpus seeds for `recover` (fuzz/corpus/recover): a recording while it is
