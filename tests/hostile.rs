@@ -11,6 +11,22 @@ use std::time::{Duration, Instant};
 use classrec::{Event, Frame, FrameSource, PictureMaker, Recorder, RecorderConfig, SourceEvent, StopReason};
 use common::{decode_errors, TempDir};
 
+/// The pixels of frame number `i` of the test sources: 64x48, one grey level per frame.
+fn grey(i: u64) -> Vec<u8> {
+    vec![(i * 9) as u8; 64 * 48 * 4]
+}
+
+/// Frame number `i` of `pixels` ([`grey`]), 10 frames a second in virtual time.
+fn numbered(pixels: &[u8], i: u64) -> Frame<'_> {
+    Frame {
+        width: 64,
+        height: 48,
+        stride: 64 * 4,
+        data: pixels,
+        timestamp: Duration::from_millis(i * 100),
+    }
+}
+
 /// Good frames (in virtual time), then frame number `bad_at` as `bad` makes it.
 struct Hostile {
     next: u64,
@@ -26,14 +42,8 @@ impl FrameSource for Hostile {
     fn next_event(&mut self, _timeout: Duration, pictures: &mut PictureMaker) -> classrec::Result<SourceEvent> {
         let i = self.next;
         self.next += 1;
-        let pixels = vec![(i * 9) as u8; 64 * 48 * 4];
-        let frame = Frame {
-            width: 64,
-            height: 48,
-            stride: 64 * 4,
-            data: &pixels,
-            timestamp: Duration::from_millis(i * 100),
-        };
+        let pixels = grey(i);
+        let frame = numbered(&pixels, i);
         let frame = if i == self.bad_at { (self.bad)(frame) } else { frame };
         Ok(SourceEvent::Picture(pictures.make(&frame)?))
     }
@@ -158,17 +168,10 @@ impl FrameSource for Stuck {
             self.stuck.store(true, Ordering::Release);
             let _ = self.release.recv();
         }
+        let i = self.next;
         self.next += 1;
-        let pixels = vec![(self.next * 9) as u8; 64 * 48 * 4];
-        let timestamp = Duration::from_millis(self.next * 100);
-        let frame = Frame {
-            width: 64,
-            height: 48,
-            stride: 64 * 4,
-            data: &pixels,
-            timestamp,
-        };
-        Ok(SourceEvent::Picture(pictures.make(&frame)?))
+        let pixels = grey(i);
+        Ok(SourceEvent::Picture(pictures.make(&numbered(&pixels, i))?))
     }
 
     fn now(&self) -> Option<Duration> {
