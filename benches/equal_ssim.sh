@@ -24,17 +24,19 @@ EQUAL_SSIM_KBPS_HIGH=${EQUAL_SSIM_KBPS_HIGH:-6400}
 EQUAL_SSIM_CLASSROOM=0.9900
 
 # encode_at ENCODER INPUT KBPS OUT: one encode as compare.sh runs it; writes the CPU seconds
-# (user + sys) to $WORK/time. ENCODER: openh264, x264, classrec followed by `record` options
-# (e.g. "classrec --content screen"), or sweep followed by an examples/encoder_sweep setting
-# without its bitrate (e.g. "sweep camera,low,150,18-40,bg"; the stream is put in an MP4).
+# (user + sys) to $WORK/time. ENCODER: openh264 (optionally followed by libopenh264 options, e.g.
+# "openh264 -coder cabac -loopfilter 0"), x264, classrec followed by `record` options (e.g.
+# "classrec --content screen"), or sweep followed by an examples/encoder_sweep setting without its
+# bitrate (e.g. "sweep camera,low,150,18-40,bg"; the stream is put in an MP4).
 encode_at() {
   local encoder=$1 input=$2 kbps=$3 out=$4 ffmpeg=$FFMPEG_OPENH264 codec=(-c:v libopenh264) options
   case $encoder in
-    openh264 | x264)
-      [ "$encoder" = x264 ] && ffmpeg=ffmpeg codec=(-c:v libx264 -preset ultrafast -pix_fmt yuv420p)
+    openh264* | x264)
+      read -ra options <<<"${encoder#openh264}"
+      [ "$encoder" = x264 ] && ffmpeg=ffmpeg codec=(-c:v libx264 -preset ultrafast -pix_fmt yuv420p) options=()
       /usr/bin/time -f "%U %S" -o "$WORK/time" "$ffmpeg" -nostdin -y -f rawvideo -pix_fmt bgra -s "$SIZE" -r "$FPS" \
-        -i "$input" -threads 1 "${codec[@]}" -b:v "${kbps}k" -g "$GOP" -movflags frag_keyframe+empty_moov "$out" \
-        >/dev/null 2>"$WORK/stderr" ;;
+        -i "$input" -threads 1 "${codec[@]}" "${options[@]}" -b:v "${kbps}k" -g "$GOP" \
+        -movflags frag_keyframe+empty_moov "$out" >/dev/null 2>"$WORK/stderr" ;;
     classrec*)
       read -ra options <<<"${encoder#classrec}"
       rm -rf "$WORK/equal-ssim-rec"

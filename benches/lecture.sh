@@ -9,7 +9,9 @@
 # and in YUV with the stream's own matrix (benches/ssim.sh says why both).
 #
 # Sourced by benches/compare.sh (needs SIZE FPS KBPS GOP WORK FFMPEG_OPENH264, ssim.sh, bc and the
-# release examples record and x11_window). LECTURE_SECONDS shortens the recordings (default 120).
+# release examples record and x11_window). LECTURE_SECONDS shortens the recordings (default 120);
+# LECTURE_RECORDERS picks the recorders (default "classrec openh264 x264"; the ratio row needs the
+# first two), e.g. to compare classrec's settings alone.
 
 # When the slides change on the script's clock (`SLIDES` in examples/x11_window/lecture.rs), seconds.
 LECTURE_SLIDE_CHANGES="17 35.0166667 58.0333333 81.05 104" # 35 s + 1 tick, 58 s + 2, 81 s + 3
@@ -93,7 +95,7 @@ lecture() {
   local name_x264="FFmpeg x11grab + libx264 ultrafast"
   printf '\n| lecture, %s s, X11 | recorder | CPU s per recorded minute | X server CPU s per minute | peak RSS MiB | Mbit per minute | kbit/s | SSIM (RGB) | SSIM (YUV, own matrix) | offset s (slide changes used) |\n' "$seconds"
   printf '|---|---|---|---|---|---|---|---|---|---|\n'
-  for recorder in classrec openh264 x264; do
+  for recorder in ${LECTURE_RECORDERS:-classrec openh264 x264}; do
     out=$WORK/lecture-$recorder.mp4
     lecture_run $recorder "$out" "$seconds" >"$WORK/lecture.cost"
     read -r cpu_s rss x_s <"$WORK/lecture.cost"
@@ -112,6 +114,7 @@ lecture() {
       "${cpu[$recorder]}" "${xcpu[$recorder]}" "$(echo "$rss / 1024" | bc -l)" "$(echo "$kbits * 60 / 1000" | bc -l)" \
       "$kbits" "$ssim" "$yuv" "$offset" "$error" "$used"
   done
+  [ -n "${cpu[classrec]:-}" ] && [ -n "${cpu[openh264]:-}" ] || return 0
   printf '| lecture | classrec / FFmpeg + libopenh264 | %.2fx | %.2fx | %.2fx | %.2fx | | %+.6f | %+.6f | |\n' \
     "$(echo "${cpu[classrec]} / ${cpu[openh264]}" | bc -l)" "$(echo "${xcpu[classrec]} / ${xcpu[openh264]}" | bc -l)" \
     "$(echo "${rss_of[classrec]} / ${rss_of[openh264]}" | bc -l)" "$(echo "${bits[classrec]} / ${bits[openh264]}" | bc -l)" \

@@ -1,48 +1,43 @@
-//! Measures OpenH264 settings on raw BGRA frames: encode time per frame and bitrate for each
-//! setting, writing each stream to `target/sweep/` for an SSIM check (`benches/sweep.sh` runs it).
-//! This is how the defaults in `src/encode/h264.rs` were chosen.
+//! Measures OpenH264 settings on raw BGRA frames through the recorder's own encoder: encode time
+//! per frame and bitrate for each setting, writing each stream to `target/sweep/` for an SSIM
+//! check (`benches/sweep.sh` runs it). This is how the defaults in `src/encode/h264.rs` were
+//! chosen.
 //!
 //! Usage: `encoder_sweep INPUT.bgra WIDTHxHEIGHT FPS SPEC...`, where SPEC is
 //! `usage,complexity,keyframe_frames,kbps,qp_min-qp_max[,tools]` (usage: screen|camera; complexity:
-//! low|medium|high; tools, joined by `+`: aq (adaptive quantization, camera only; the recorder's
-//! and the default), bg (background detection, camera only), nosc (no scene change detection) or
-//! none), e.g. `screen,low,150,1500,18-40` or `camera,low,150,1500,18-40,aq+bg`.
+//! low|medium|high; tools, joined by `+`: aq (adaptive quantization, camera only), bg (background
+//! detection, camera only), nosc (no scene change detection, camera only), cavlc (instead of
+//! CABAC), deblock (the deblocking filter on), or none; without tools, the recorder's for that
+//! usage), e.g. `screen,low,150,1500,18-40` or `camera,low,150,1500,18-40,aq+nosc+cavlc`.
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use classrec::Frame;
-use classrec::PictureMaker;
-use openh264::encoder::{
-    BitRate, Complexity, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, QpRange, RateControlMode, UsageType,
-    VuiConfig,
-};
-use openh264::formats::YUVSlices;
-use openh264::{OpenH264API, Timestamp};
+use classrec::internals::{Complexity, H264Encoder, H264Settings, H264Tools, I420};
+use classrec::{ContentType, Frame, PictureMaker};
 
 type Fallible<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// One setting to measure.
 struct Spec {
     name: String,
-    config: EncoderConfig,
+    settings: H264Settings,
+    tools: H264Tools,
     keyframe_frames: usize,
 }
 
 fn parse_spec(spec: &str, fps: u32) -> Fallible<Spec> {
     let fields: Vec<&str> = spec.split(',').collect();
     let (usage, complexity, keyframe_frames, kbps, qp, tools) = match fields[..] {
-        [usage, complexity, keyframes, kbps, qp] => (usage, complexity, keyframes, kbps, qp, "aq"),
-        [usage, complexity, keyframes, kbps, qp, tools] => (usage, complexity, keyframes, kbps, qp, tools),
+        [usage, complexity, keyframes, kbps, qp] => (usage, complexity, keyframes, kbps, qp, None),
+        [usage, complexity, keyframes, kbps, qp, tools] => (usage, complexity, keyframes, kbps, qp, Some(tools)),
         _ => return Err(format!("`{spec}` is not usage,complexity,keyframe_frames,kbps,qp_min-qp_max[,tools]").into()),
     };
-    let tools: Vec<&str> = tools.split('+').collect();
-    if let Some(unknown) = tools.iter().find(|t| !["aq", "bg", "nosc", "none"].contains(t)) {
-        return Err(format!("tools are aq, bg, nosc or none, joined by +, not `{unknown}`").into());
-    }
-    let camera = usage == "camera";
-    // OpenH264 turns adaptive quantization and background detection off for screen content anyway.
-    let tool = |name: &str| tools.contains(&name) && (camera || name == "nosc");
+    let content = match usage {
+        "camera" => ContentType::Camera,
+        "screen" => ContentType::Screen,
+        other => return Err(format!("usage is camera or screen, not `{other}`").into()),
+    };
     let complexity = match complexity {
         "low" => Complexity::Low,
         "medium" => Complexity::Medium,
@@ -50,27 +45,31 @@ fn parse_spec(spec: &str, fps: u32) -> Fallible<Spec> {
         other => return Err(format!("complexity is low, medium or high, not `{other}`").into()),
     };
     let (qp_min, qp_max) = qp.split_once('-').ok_or("qp is MIN-MAX")?;
-    let config = EncoderConfig::new()
-        .bitrate(BitRate::from_bps(kbps.parse::<u32>()? * 1000))
-        .max_frame_rate(FrameRate::from_hz(fps as f32))
-        .rate_control_mode(RateControlMode::Bitrate)
-        .skip_frames(false)
-        .intra_frame_period(IntraFramePeriod::from_num_frames(0))
-        .usage_type(if camera {
-            UsageType::CameraVideoRealTime
-        } else {
-            UsageType::ScreenContentRealTime
-        })
-        .adaptive_quantization(tool("aq"))
-        .background_detection(tool("bg"))
-        .scene_change_detect(!tool("nosc"))
-        .qp(QpRange::new(qp_min.parse()?, qp_max.parse()?))
-        .complexity(complexity)
-        .num_threads(1)
-        .vui(VuiConfig::bt709());
+    let mut tools_used = H264Tools::recorder(content);
+    if let Some(tools) = tools {
+        let tools: Vec<&str> = tools.split('+').collect();
+        if let Some(unknown) = tools
+            .iter()
+            .find(|t| !["aq", "bg", "nosc", "cavlc", "deblock", "none"].contains(t))
+        {
+            return Err(format!("tools are aq, bg, nosc, cavlc, deblock or none, joined by +, not `{unknown}`").into());
+        }
+        tools_used.adaptive_quantization = tools.contains(&"aq");
+        tools_used.background_detection = tools.contains(&"bg");
+        tools_used.scene_change_detection = !tools.contains(&"nosc");
+        tools_used.cabac = !tools.contains(&"cavlc");
+        tools_used.deblocking = tools.contains(&"deblock");
+    }
+    tools_used.complexity = complexity;
+    tools_used.qp = (qp_min.parse()?, qp_max.parse()?);
     Ok(Spec {
         name: spec.replace(',', "_"),
-        config,
+        settings: H264Settings {
+            bitrate_bps: kbps.parse::<u32>()? * 1000,
+            fps,
+            content,
+        },
+        tools: tools_used,
         keyframe_frames: keyframe_frames.parse()?,
     })
 }
@@ -109,29 +108,40 @@ fn main() -> Fallible<()> {
     std::fs::create_dir_all("target/sweep")?;
     for spec in specs {
         let spec = parse_spec(spec, fps)?;
-        let mut encoder = Encoder::with_api_config(OpenH264API::from_source(), spec.config)?;
+        let mut encoder = H264Encoder::with_tools(spec.settings, spec.tools)?;
         let path = format!("target/sweep/{}.h264", spec.name);
         let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
         let (mut bytes, mut busy, mut stream) = (0, Duration::ZERO, Vec::new());
         for (i, picture) in pictures.iter().enumerate() {
-            let planes = (
-                &picture[..luma],
-                &picture[luma..luma + chroma],
-                &picture[luma + chroma..],
-            );
-            let yuv = YUVSlices::new(
-                planes,
-                (w as usize, h as usize),
-                (w as usize, w as usize / 2, w as usize / 2),
-            );
+            let i420 = I420 {
+                planes: (
+                    &picture[..luma],
+                    &picture[luma..luma + chroma],
+                    &picture[luma + chroma..],
+                ),
+                strides: (w as usize, w as usize / 2, w as usize / 2),
+                size: (w, h),
+            };
+            let keyframe = spec.keyframe_frames > 0 && i % spec.keyframe_frames == 0;
+            let timestamp = Duration::from_millis(i as u64 * 1000 / u64::from(fps));
             let started = Instant::now();
-            if spec.keyframe_frames > 0 && i % spec.keyframe_frames == 0 {
-                encoder.force_intra_frame();
-            }
-            let encoded = encoder.encode_at(&yuv, Timestamp::from_millis(i as u64 * 1000 / u64::from(fps)))?;
-            stream.clear();
-            encoded.write_vec(&mut stream);
+            let encoded = encoder.encode(i420, timestamp, keyframe)?;
             busy += started.elapsed();
+            stream.clear();
+            if let Some(encoded) = encoded {
+                // Back to Annex B, parameter sets first, for FFmpeg to read as raw H.264.
+                for nal in [&encoded.sps, &encoded.pps].into_iter().flatten() {
+                    stream.extend_from_slice(&[0, 0, 0, 1]);
+                    stream.extend_from_slice(nal);
+                }
+                let mut rest = &encoded.data[..];
+                while let [a, b, c, d, after @ ..] = rest {
+                    let (nal, next) = after.split_at(u32::from_be_bytes([*a, *b, *c, *d]) as usize);
+                    stream.extend_from_slice(&[0, 0, 0, 1]);
+                    stream.extend_from_slice(nal);
+                    rest = next;
+                }
+            }
             bytes += stream.len();
             out.write_all(&stream)?;
         }

@@ -142,12 +142,11 @@ impl Error {
         }
     }
 
-    /// An [`Error::Encoder`] caused by `cause`; its text ends the message.
-    pub(crate) fn encoder_caused(context: &str, cause: impl Into<Cause>) -> Self {
-        let cause = cause.into();
+    /// An [`Error::Encoder`] without an underlying error.
+    pub(crate) fn encoder(message: impl Into<String>) -> Self {
         Error::Encoder {
-            message: format!("{context}: {cause}"),
-            cause: Some(cause),
+            message: message.into(),
+            cause: None,
         }
     }
 

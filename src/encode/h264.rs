@@ -2,16 +2,15 @@
 
 use std::time::Duration;
 
-use openh264::encoder::{
-    BitRate, Complexity, EncodedBitStream, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, QpRange,
-    RateControlMode, UsageType, VuiConfig,
+use openh264_sys2::{
+    SEncParamExt, CAMERA_VIDEO_REAL_TIME, CONSTANT_ID, HIGH_COMPLEXITY, LOW_COMPLEXITY, MEDIUM_COMPLEXITY,
+    PRO_BASELINE, PRO_MAIN, RC_BITRATE_MODE, SCREEN_CONTENT_REAL_TIME, SM_SINGLE_SLICE,
 };
-use openh264::formats::YUVSlices;
-use openh264::{OpenH264API, Timestamp};
 
+use super::openh264_api::OpenH264;
 use super::settings::ContentType;
 use crate::capture::I420;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The quantizer range (lower is finer); see [`H264Encoder::new`] for the measurements.
 const QP_RANGE: (u8, u8) = (18, 40);
@@ -25,6 +24,54 @@ pub struct H264Settings {
     pub fps: u32,
     /// Screen or camera tuning.
     pub content: ContentType,
+}
+
+/// OpenH264's complexity mode: how hard it searches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "bench"), allow(dead_code))] // medium and high: for encoder_sweep
+pub enum Complexity {
+    /// The recorder's: as good as medium on our content and up to 1.3x faster.
+    Low,
+    /// OpenH264's default.
+    Medium,
+    /// The slowest.
+    High,
+}
+
+/// OpenH264's coding tools: what the recorder uses ([`H264Tools::recorder`]), and what
+/// `examples/encoder_sweep` varies to measure them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct H264Tools {
+    /// Search effort.
+    pub complexity: Complexity,
+    /// The quantizer range, lowest (finest) and highest.
+    pub qp: (u8, u8),
+    /// Adaptive quantization (camera tuning only; OpenH264 ignores it for screen content).
+    pub adaptive_quantization: bool,
+    /// Background detection (camera tuning only).
+    pub background_detection: bool,
+    /// Scene change detection (OpenH264 insists on it for screen content).
+    pub scene_change_detection: bool,
+    /// CABAC entropy coding (Main profile) instead of CAVLC (Constrained Baseline).
+    pub cabac: bool,
+    /// The in-loop deblocking filter.
+    pub deblocking: bool,
+}
+
+impl H264Tools {
+    /// The recorder's tools for `content`; see the measurements in [`H264Encoder::params`].
+    pub fn recorder(content: ContentType) -> Self {
+        let camera = content == ContentType::Camera;
+        H264Tools {
+            complexity: Complexity::Low,
+            qp: QP_RANGE,
+            adaptive_quantization: camera,
+            background_detection: false,
+            scene_change_detection: !camera,
+            cabac: true,
+            deblocking: false,
+        }
+    }
 }
 
 /// One encoded picture as an MP4 sample (4-byte length-prefixed NAL units), with the SPS/PPS
@@ -43,14 +90,31 @@ pub struct EncodedPicture {
 
 /// An OpenH264 encoder for one fixed output size.
 pub struct H264Encoder {
-    encoder: Encoder,
-    /// Pictures encoded so far, up to 2 (OpenH264 initializes with the first one).
-    pictures: u8,
+    encoder: OpenH264,
+    settings: H264Settings,
+    tools: H264Tools,
 }
 
 impl H264Encoder {
-    /// An encoder with these settings (the picture size comes with the first picture).
+    /// An encoder with these settings and the recorder's tools (the picture size comes with the
+    /// first picture).
     pub fn new(settings: H264Settings) -> Result<Self> {
+        Self::with_tools(settings, H264Tools::recorder(settings.content))
+    }
+
+    /// An encoder with these settings and tools.
+    pub fn with_tools(settings: H264Settings, tools: H264Tools) -> Result<Self> {
+        let mut encoder = OpenH264::new()?;
+        super::trace::route_to_log(&mut encoder);
+        Ok(H264Encoder {
+            encoder,
+            settings,
+            tools,
+        })
+    }
+
+    /// The parameters for `size`, starting from OpenH264's defaults.
+    fn params(&mut self, (width, height): (u32, u32)) -> Result<SEncParamExt> {
         // Measured at 1080p15 with benches/sweep.sh and benches/compare.sh (README, Performance):
         // * With the QP range at 18..40, camera and screen tuning spend about the same bits for the
         //   same RGB SSIM on the classroom (screen 6% fewer at equal SSIM, below); camera tuning is
@@ -74,81 +138,99 @@ impl H264Encoder {
         //   keyframes are the recorder's policy.
         // OpenH264 turns adaptive quantization off for screen content anyway, so say so and spare
         // the log its warnings.
-        let (usage, camera_tools) = match settings.content {
-            ContentType::Screen => (UsageType::ScreenContentRealTime, false),
-            ContentType::Camera => (UsageType::CameraVideoRealTime, true),
+        let (camera, tools) = (self.settings.content == ContentType::Camera, self.tools);
+        let bitrate = self.settings.bitrate_bps as i32;
+        let fps = self.settings.fps as f32;
+        let mut p = self.encoder.default_params()?;
+        p.iUsageType = if camera {
+            CAMERA_VIDEO_REAL_TIME
+        } else {
+            SCREEN_CONTENT_REAL_TIME
         };
-        let config = EncoderConfig::new()
-            .bitrate(BitRate::from_bps(settings.bitrate_bps))
-            .max_frame_rate(FrameRate::from_hz(settings.fps as f32))
-            .rate_control_mode(RateControlMode::Bitrate)
-            // Never drop frames to meet the rate: unchanged frames are skipped before encoding.
-            .skip_frames(false)
-            // Keyframes are forced by the recorder's policy, never periodic here.
-            .intra_frame_period(IntraFramePeriod::from_num_frames(0))
-            .usage_type(usage)
-            .adaptive_quantization(camera_tools)
-            .background_detection(false)
-            .scene_change_detect(!camera_tools)
-            .qp(QpRange::new(QP_RANGE.0, QP_RANGE.1))
-            .complexity(Complexity::Low)
-            // One slice per frame (forced by the crate), so more threads would not help.
-            .num_threads(1)
-            .vui(VuiConfig::bt709());
-        let mut encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
-            .map_err(|e| Error::encoder_caused("cannot start OpenH264", e))?;
-        super::trace::route_to_log(&mut encoder);
-        Ok(H264Encoder { encoder, pictures: 0 })
+        p.iPicWidth = width as i32;
+        p.iPicHeight = height as i32;
+        p.iRCMode = RC_BITRATE_MODE;
+        p.iTargetBitrate = bitrate;
+        p.fMaxFrameRate = fps;
+        // Never drop frames to meet the rate: unchanged frames are skipped before encoding.
+        p.bEnableFrameSkip = false;
+        // Keyframes are forced by the recorder's policy, never periodic here.
+        p.uiIntraPeriod = 0;
+        p.bEnableAdaptiveQuant = tools.adaptive_quantization && camera;
+        p.bEnableBackgroundDetection = tools.background_detection && camera;
+        p.bEnableSceneChangeDetect = tools.scene_change_detection || !camera;
+        p.bEnableDenoise = false;
+        p.bEnableLongTermReference = false;
+        (p.iMinQp, p.iMaxQp) = (tools.qp.0.into(), tools.qp.1.into());
+        p.iComplexityMode = match tools.complexity {
+            Complexity::Low => LOW_COMPLEXITY,
+            Complexity::Medium => MEDIUM_COMPLEXITY,
+            Complexity::High => HIGH_COMPLEXITY,
+        };
+        // One slice per frame, so more threads would not help.
+        p.iMultipleThreadIdc = 1;
+        p.eSpsPpsIdStrategy = CONSTANT_ID;
+        p.iEntropyCodingModeFlag = tools.cabac.into();
+        // 0: on; 1: off.
+        p.iLoopFilterDisableIdc = (!tools.deblocking).into();
+        p.iSpatialLayerNum = 1;
+        p.iTemporalLayerNum = 1;
+        let layer = &mut p.sSpatialLayers[0];
+        layer.iVideoWidth = width as i32;
+        layer.iVideoHeight = height as i32;
+        layer.fFrameRate = fps;
+        layer.iSpatialBitrate = bitrate;
+        layer.iMaxSpatialBitrate = bitrate;
+        // CABAC needs Main; OpenH264 uses none of High's tools.
+        layer.uiProfileIdc = if tools.cabac { PRO_MAIN } else { PRO_BASELINE };
+        layer.sSliceArgument.uiSliceMode = SM_SINGLE_SLICE;
+        layer.sSliceArgument.uiSliceNum = 1;
+        // BT.709, limited range: how the pictures are made (capture::convert).
+        layer.bVideoSignalTypePresent = true;
+        layer.bColorDescriptionPresent = true;
+        layer.bFullRange = false;
+        layer.uiColorPrimaries = 1;
+        layer.uiTransferCharacteristics = 1;
+        layer.uiColorMatrix = 1;
+        Ok(p)
     }
 
     /// Encodes one I420 picture at `timestamp`; `keyframe` forces an IDR.
     /// Returns `None` if the encoder produced nothing for this picture.
     pub fn encode(&mut self, picture: I420<'_>, timestamp: Duration, keyframe: bool) -> Result<Option<EncodedPicture>> {
-        let I420 { planes, strides, size } = picture;
-        if keyframe {
-            self.encoder.force_intra_frame();
+        if !self.encoder.is_initialized() {
+            let params = self.params(picture.size)?;
+            self.encoder.initialize(&params)?;
+        } else if keyframe {
+            self.encoder.force_idr()?;
         }
-        if self.pictures == 1 {
-            super::trace::keep_warnings(&mut self.encoder); // initialized by the first picture
-        }
-        let yuv = YUVSlices::new(planes, (size.0 as usize, size.1 as usize), strides);
-        let bitstream = self
-            .encoder
-            .encode_at(&yuv, Timestamp::from_millis(timestamp.as_millis() as u64))
-            .map_err(|e| Error::encoder_caused(&format!("encoding a {}x{} picture failed", size.0, size.1), e))?;
-        self.pictures = self.pictures.saturating_add(1).min(2);
-        if matches!(bitstream.frame_type(), FrameType::Skip | FrameType::Invalid) {
+        let encoded = self.encoder.encode(&picture, timestamp.as_millis() as i64)?;
+        if !encoded.has_picture() {
             return Ok(None);
         }
         // Sized exactly: samples wait in memory for their fragment, so growth slack would add up.
         let mut size = 0;
-        for_each_nal(&bitstream, |nal| size += 4 + nal.len());
+        encoded.for_each_nal(|nal| size += 4 + strip_start_code(nal).len());
         let mut picture = EncodedPicture {
             data: Vec::with_capacity(size),
             keyframe: false,
             sps: None,
             pps: None,
         };
-        for_each_nal(&bitstream, |nal| match nal.first().map(|b| b & 0x1F) {
-            None => {}
-            Some(7) => picture.sps = Some(nal.to_vec()),
-            Some(8) => picture.pps = Some(nal.to_vec()),
-            Some(kind) => {
-                picture.keyframe |= kind == 5;
-                picture.data.extend_from_slice(&(nal.len() as u32).to_be_bytes());
-                picture.data.extend_from_slice(nal);
+        encoded.for_each_nal(|nal| {
+            let nal = strip_start_code(nal);
+            match nal.first().map(|b| b & 0x1F) {
+                None => {}
+                Some(7) => picture.sps = Some(nal.to_vec()),
+                Some(8) => picture.pps = Some(nal.to_vec()),
+                Some(kind) => {
+                    picture.keyframe |= kind == 5;
+                    picture.data.extend_from_slice(&(nal.len() as u32).to_be_bytes());
+                    picture.data.extend_from_slice(nal);
+                }
             }
         });
         Ok((!picture.data.is_empty()).then_some(picture))
-    }
-}
-
-/// Calls `f` with each NAL unit of `bitstream`, without its start code.
-fn for_each_nal(bitstream: &EncodedBitStream<'_>, mut f: impl FnMut(&[u8])) {
-    for layer in (0..bitstream.num_layers()).filter_map(|i| bitstream.layer(i)) {
-        for nal in (0..layer.nal_count()).filter_map(|i| layer.nal_unit(i)) {
-            f(strip_start_code(nal));
-        }
     }
 }
 
@@ -171,25 +253,29 @@ mod tests {
         assert_eq!(strip_start_code(&[0x67]), &[0x67]);
     }
 
-    #[test]
-    fn first_picture_is_an_idr_with_parameter_sets_and_avcc_framing() {
-        let mut enc = H264Encoder::new(H264Settings {
+    /// The first picture of a 64x64 mid-grey screen recording with these tools.
+    fn first_picture(tools: H264Tools, planes: (&[u8], &[u8], &[u8])) -> Result<Option<EncodedPicture>> {
+        let settings = H264Settings {
             bitrate_bps: 500_000,
             fps: 15,
             content: ContentType::Screen,
-        })
-        .unwrap();
-        let (y, u, v) = (vec![128u8; 64 * 64], vec![128u8; 32 * 32], vec![128u8; 32 * 32]);
-        let pic = enc
-            .encode(
-                I420 {
-                    planes: (&y, &u, &v),
-                    strides: (64, 32, 32),
-                    size: (64, 64),
-                },
-                Duration::ZERO,
-                true,
-            )
+        };
+        let picture = I420 {
+            planes,
+            strides: (64, 32, 32),
+            size: (64, 64),
+        };
+        H264Encoder::with_tools(settings, tools)?.encode(picture, Duration::ZERO, true)
+    }
+
+    fn grey() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        (vec![128u8; 64 * 64], vec![128u8; 32 * 32], vec![128u8; 32 * 32])
+    }
+
+    #[test]
+    fn first_picture_is_an_idr_with_parameter_sets_and_avcc_framing() {
+        let (y, u, v) = grey();
+        let pic = first_picture(H264Tools::recorder(ContentType::Screen), (&y, &u, &v))
             .unwrap()
             .unwrap();
         assert!(pic.keyframe);
@@ -201,5 +287,56 @@ mod tests {
             at += 4 + u32::from_be_bytes(pic.data[at..at + 4].try_into().unwrap()) as usize;
         }
         assert_eq!(at, pic.data.len());
+    }
+
+    /// The profile (SPS `profile_idc`) and PPS `entropy_coding_mode_flag` of a stream.
+    fn profile_and_cabac(pic: &EncodedPicture) -> (u8, bool) {
+        let (sps, pps) = (pic.sps.as_ref().unwrap(), pic.pps.as_ref().unwrap());
+        // The PPS after its header: pic_parameter_set_id and seq_parameter_set_id, both 0 here
+        // (constant ids), are ue(v) `1` each, then the flag.
+        assert_eq!(pps[1] >> 6, 0b11, "parameter set ids other than 0: {pps:02x?}");
+        (sps[1], pps[1] & 0x20 != 0)
+    }
+
+    #[test]
+    fn the_recorder_codes_cabac_in_main_profile_and_cavlc_in_baseline_when_asked() {
+        let (y, u, v) = grey();
+        let recorder = H264Tools::recorder(ContentType::Camera);
+        let cabac = first_picture(recorder, (&y, &u, &v)).unwrap().unwrap();
+        assert_eq!(profile_and_cabac(&cabac), (77, true));
+        let cavlc = H264Tools {
+            cabac: false,
+            ..recorder
+        };
+        let cavlc = first_picture(cavlc, (&y, &u, &v)).unwrap().unwrap();
+        assert_eq!(profile_and_cabac(&cavlc), (66, false));
+    }
+
+    #[test]
+    fn the_deblocking_setting_reaches_the_slices() {
+        let (y, u, v) = grey();
+        let recorder = H264Tools::recorder(ContentType::Screen);
+        assert!(!recorder.deblocking);
+        let off = first_picture(recorder, (&y, &u, &v)).unwrap().unwrap();
+        let deblocking = H264Tools {
+            deblocking: true,
+            ..recorder
+        };
+        let on = first_picture(deblocking, (&y, &u, &v)).unwrap().unwrap();
+        // Same picture, same parameter sets: only the slice header's
+        // disable_deblocking_filter_idc differs.
+        assert_eq!((&off.sps, &off.pps), (&on.sps, &on.pps));
+        assert_ne!(off.data, on.data);
+    }
+
+    #[test]
+    fn planes_smaller_than_the_picture_are_an_error_not_a_read_past_them() {
+        let (y, u, v) = grey();
+        let short = &y[..64 * 63];
+        let err = first_picture(H264Tools::recorder(ContentType::Screen), (short, &u, &v)).unwrap_err();
+        assert!(
+            err.to_string().contains("64x64 picture does not fit its planes"),
+            "{err}"
+        );
     }
 }

@@ -8,6 +8,7 @@
 
 mod aac;
 mod h264;
+mod openh264_api;
 mod sample;
 mod settings;
 mod trace;
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 pub use aac::{default_aac_bitrate, AudioEncoder, AudioPacket, AudioTrackInfo, FdkAacEncoder};
 #[cfg(feature = "bench")]
-pub use h264::EncodedPicture;
+pub use h264::{Complexity, EncodedPicture, H264Tools};
 pub use h264::{H264Encoder, H264Settings};
 pub use sample::{Sample, TrackInfo};
 pub use settings::{ContentType, BITRATE_RANGE_KBPS, MAX_FPS};

@@ -5,13 +5,9 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 
-use openh264::encoder::Encoder;
+use openh264_sys2::{ENCODER_OPTION_TRACE_CALLBACK, ENCODER_OPTION_TRACE_LEVEL, WELS_LOG_WARNING};
 
-/// `ENCODER_OPTION_TRACE_LEVEL`, `_TRACE_CALLBACK` (OpenH264's codec_api.h).
-const TRACE_LEVEL: i32 = 25;
-const TRACE_CALLBACK: i32 = 26;
-/// `WELS_LOG_WARNING`: errors and warnings reach the callback, not the per-frame chatter.
-const WELS_LOG_WARNING: u32 = 2;
+use super::openh264_api::OpenH264;
 
 /// The callback OpenH264 calls with each message (`WelsTraceCallback`).
 type TraceCallback = unsafe extern "C" fn(context: *mut c_void, level: c_int, text: *const c_char);
@@ -40,24 +36,17 @@ unsafe extern "C" fn to_log(_context: *mut c_void, level: c_int, text: *const c_
     let _ = std::panic::catch_unwind(|| log::log!(target: "classrec::openh264", level, "{text}"));
 }
 
-/// Sends the encoder's messages to `log`. Before the first picture: OpenH264 warns while it
-/// initializes, which happens then.
-pub(super) fn route_to_log(encoder: &mut Encoder) {
+/// Sends the encoder's messages, warnings and errors, to `log`. Before initialization: OpenH264
+/// warns while it initializes.
+pub(super) fn route_to_log(encoder: &mut OpenH264) {
     let mut callback: TraceCallback = to_log;
-    // SAFETY: the trace callback and level are options OpenH264 takes before initialization
-    // (CWelsH264SVCEncoder::SetOption); it copies the function pointer out of `callback`.
+    // Errors and warnings, not the per-frame chatter.
+    let mut level: u32 = WELS_LOG_WARNING as u32;
+    // SAFETY: the trace callback (a function pointer) and level (an int) are options OpenH264
+    // takes before initialization (CWelsH264SVCEncoder::SetOption) and copies out.
+    // Neither can fail on a created encoder, and a missing log line is no reason not to record.
     unsafe {
-        encoder.raw_api().set_option(TRACE_CALLBACK, (&raw mut callback).cast());
-    }
-    keep_warnings(encoder);
-}
-
-/// Sets the level to warnings again: the crate sets it to quiet when it initializes the encoder
-/// (with the first picture), which would hide later warnings and errors from the log.
-pub(super) fn keep_warnings(encoder: &mut Encoder) {
-    let mut level = WELS_LOG_WARNING;
-    // SAFETY: as above; OpenH264 reads the level out of `level`.
-    unsafe {
-        encoder.raw_api().set_option(TRACE_LEVEL, (&raw mut level).cast());
+        let _ = encoder.set_option(ENCODER_OPTION_TRACE_CALLBACK, &mut callback);
+        let _ = encoder.set_option(ENCODER_OPTION_TRACE_LEVEL, &mut level);
     }
 }
