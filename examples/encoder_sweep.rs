@@ -13,7 +13,7 @@
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use classrec::internals::{Complexity, H264Encoder, H264Settings, H264Tools, I420};
+use classrec::internals::{H264Complexity, H264Encoder, H264Settings, H264Tools, I420};
 use classrec::{ContentType, Frame, PictureMaker};
 
 type Fallible<T> = Result<T, Box<dyn std::error::Error>>;
@@ -39,9 +39,9 @@ fn parse_spec(spec: &str, fps: u32) -> Fallible<Spec> {
         other => return Err(format!("usage is camera or screen, not `{other}`").into()),
     };
     let complexity = match complexity {
-        "low" => Complexity::Low,
-        "medium" => Complexity::Medium,
-        "high" => Complexity::High,
+        "low" => H264Complexity::Low,
+        "medium" => H264Complexity::Medium,
+        "high" => H264Complexity::High,
         other => return Err(format!("complexity is low, medium or high, not `{other}`").into()),
     };
     let (qp_min, qp_max) = qp.split_once('-').ok_or("qp is MIN-MAX")?;

@@ -77,8 +77,12 @@ g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror examples/c/minimal_client.cpp $(
 g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -DCLASSREC_STATIC examples/c/minimal_client.cpp \
   $(pkg-config --cflags classrec) $(pkg-config --static --libs classrec | sed 's/-lclassrec\b/-l:libclassrec.a/') \
   -o "$TMP/pc_static"
-ldd "$TMP/pc_shared" | grep -q "libclassrec.so.0 => $LIBDIR" || fail "pc_shared does not load $LIBDIR/libclassrec.so.0"
-! ldd "$TMP/pc_static" | grep -q libclassrec || fail "pc_static loads libclassrec.so"
+# ldd's output is read whole before grep looks at it: `ldd | grep -q` under pipefail fails when
+# grep exits at the first match and ldd, still writing, dies of SIGPIPE.
+loaded=$(ldd "$TMP/pc_shared")
+grep -q "libclassrec.so.0 => $LIBDIR" <<<"$loaded" || fail "pc_shared does not load $LIBDIR/libclassrec.so.0: $loaded"
+loaded=$(ldd "$TMP/pc_static")
+! grep -q libclassrec <<<"$loaded" || fail "pc_static loads libclassrec.so: $loaded"
 record_2s "$TMP/pc_shared"
 record_2s "$TMP/pc_static"
 

@@ -46,7 +46,7 @@ mod upload;
 #[doc(hidden)]
 pub mod internals {
     pub use crate::capture::I420;
-    pub use crate::encode::{Complexity, EncodedPicture, H264Encoder, H264Settings, H264Tools, Sample, TrackInfo};
+    pub use crate::encode::{EncodedPicture, H264Complexity, H264Encoder, H264Settings, H264Tools, Sample, TrackInfo};
     pub use crate::mux::HybridWriter;
 }
 

@@ -8,71 +8,9 @@ use openh264_sys2::{
 };
 
 use super::openh264_api::OpenH264;
-use super::settings::ContentType;
+use super::settings::{ContentType, H264Complexity, H264Settings, H264Tools};
 use crate::capture::I420;
-use crate::error::Result;
-
-/// The quantizer range (lower is finer); the measurements are in `H264Encoder::params`.
-const QP_RANGE: (u8, u8) = (18, 40);
-
-/// What a recording asks of the encoder (its coding tools are [`H264Tools`]).
-#[derive(Clone, Copy, Debug)]
-pub struct H264Settings {
-    /// Target bitrate, bits per second.
-    pub bitrate_bps: u32,
-    /// Nominal frame rate.
-    pub fps: u32,
-    /// Screen or camera tuning.
-    pub content: ContentType,
-}
-
-/// OpenH264's complexity mode: how hard it searches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(not(feature = "bench"), allow(dead_code))] // medium and high: for encoder_sweep
-pub enum Complexity {
-    /// The recorder's: as good as medium on our content and up to 1.3x faster.
-    Low,
-    /// OpenH264's default.
-    Medium,
-    /// The slowest.
-    High,
-}
-
-/// OpenH264's coding tools: what the recorder uses ([`H264Tools::recorder`]), and what
-/// `examples/encoder_sweep` varies to measure them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct H264Tools {
-    /// Search effort.
-    pub complexity: Complexity,
-    /// The quantizer range, lowest (finest) and highest.
-    pub qp: (u8, u8),
-    /// Adaptive quantization (camera tuning only; OpenH264 ignores it for screen content).
-    pub adaptive_quantization: bool,
-    /// Background detection (camera tuning only).
-    pub background_detection: bool,
-    /// Scene change detection (OpenH264 insists on it for screen content).
-    pub scene_change_detection: bool,
-    /// CABAC entropy coding (Main profile) instead of CAVLC (Constrained Baseline).
-    pub cabac: bool,
-    /// The in-loop deblocking filter.
-    pub deblocking: bool,
-}
-
-impl H264Tools {
-    /// The recorder's tools for `content`; the measurements are in `H264Encoder::params`.
-    pub fn recorder(content: ContentType) -> Self {
-        let camera = content == ContentType::Camera;
-        H264Tools {
-            complexity: Complexity::Low,
-            qp: QP_RANGE,
-            adaptive_quantization: camera,
-            background_detection: false,
-            scene_change_detection: !camera,
-            cabac: true,
-            deblocking: false,
-        }
-    }
-}
+use crate::error::{Error, Result};
 
 /// One encoded picture as an MP4 sample (4-byte length-prefixed NAL units), with the SPS/PPS
 /// the encoder emitted alongside it (on keyframes).
@@ -93,6 +31,8 @@ pub struct H264Encoder {
     encoder: OpenH264,
     settings: H264Settings,
     tools: H264Tools,
+    /// The picture size, set by the first picture.
+    size: Option<(u32, u32)>,
 }
 
 impl H264Encoder {
@@ -110,11 +50,12 @@ impl H264Encoder {
             encoder,
             settings,
             tools,
+            size: None,
         })
     }
 
     /// The parameters for `size`, starting from OpenH264's defaults.
-    fn params(&mut self, (width, height): (u32, u32)) -> Result<SEncParamExt> {
+    fn params(&self, (width, height): (u32, u32)) -> Result<SEncParamExt> {
         // Measured at 1080p15 with benches/sweep.sh and benches/compare.sh (README, Performance):
         // * With the QP range at 18..40, camera and screen tuning spend about the same bits for the
         //   same RGB SSIM on the classroom (screen 6% fewer at equal SSIM, below); camera tuning is
@@ -171,9 +112,9 @@ impl H264Encoder {
         p.bEnableLongTermReference = false;
         (p.iMinQp, p.iMaxQp) = (tools.qp.0.into(), tools.qp.1.into());
         p.iComplexityMode = match tools.complexity {
-            Complexity::Low => LOW_COMPLEXITY,
-            Complexity::Medium => MEDIUM_COMPLEXITY,
-            Complexity::High => HIGH_COMPLEXITY,
+            H264Complexity::Low => LOW_COMPLEXITY,
+            H264Complexity::Medium => MEDIUM_COMPLEXITY,
+            H264Complexity::High => HIGH_COMPLEXITY,
         };
         // One slice per frame, so more threads would not help.
         p.iMultipleThreadIdc = 1;
@@ -206,11 +147,20 @@ impl H264Encoder {
     /// Encodes one I420 picture at `timestamp`; `keyframe` forces an IDR.
     /// Returns `None` if the encoder produced nothing for this picture.
     pub fn encode(&mut self, picture: I420<'_>, timestamp: Duration, keyframe: bool) -> Result<Option<EncodedPicture>> {
-        if !self.encoder.is_initialized() {
-            let params = self.params(picture.size)?;
-            self.encoder.initialize(&params)?;
-        } else if keyframe {
-            self.encoder.force_idr()?;
+        match self.size {
+            None => {
+                let params = self.params(picture.size)?;
+                self.encoder.initialize(&params)?;
+                self.size = Some(picture.size);
+            }
+            Some(size) if size != picture.size => {
+                return Err(Error::encoder(format!(
+                    "a {}x{} picture in a {}x{} stream: one recording has one size",
+                    picture.size.0, picture.size.1, size.0, size.1
+                )));
+            }
+            Some(_) if keyframe => self.encoder.force_idr()?,
+            Some(_) => {}
         }
         let encoded = self.encoder.encode(&picture, timestamp.as_millis() as i64)?;
         if !encoded.has_picture() {
@@ -297,44 +247,113 @@ mod tests {
         assert_eq!(at, pic.data.len());
     }
 
-    /// The profile (SPS `profile_idc`) and PPS `entropy_coding_mode_flag` of a stream.
-    fn profile_and_cabac(pic: &EncodedPicture) -> (u8, bool) {
-        let (sps, pps) = (pic.sps.as_ref().unwrap(), pic.pps.as_ref().unwrap());
-        // The PPS after its header: pic_parameter_set_id and seq_parameter_set_id, both 0 here
-        // (constant ids), are ue(v) `1` each, then the flag.
-        assert_eq!(pps[1] >> 6, 0b11, "parameter set ids other than 0: {pps:02x?}");
-        (sps[1], pps[1] & 0x20 != 0)
+    /// Reads H.264 syntax elements (bits, Exp-Golomb) from a NAL unit's payload.
+    struct Bits {
+        rbsp: Vec<u8>,
+        at: usize,
+    }
+
+    impl Bits {
+        /// The NAL unit after its header, without emulation prevention bytes (00 00 03).
+        fn new(nal: &[u8]) -> Self {
+            let (mut rbsp, mut zeros) = (Vec::new(), 0);
+            for &byte in &nal[1..] {
+                if byte == 3 && zeros >= 2 {
+                    zeros = 0;
+                    continue;
+                }
+                zeros = if byte == 0 { zeros + 1 } else { 0 };
+                rbsp.push(byte);
+            }
+            Bits { rbsp, at: 0 }
+        }
+
+        fn u(&mut self, bits: usize) -> u32 {
+            (0..bits).fold(0, |value, _| {
+                let bit = self.rbsp[self.at / 8] >> (7 - self.at % 8) & 1;
+                self.at += 1;
+                value << 1 | u32::from(bit)
+            })
+        }
+
+        fn ue(&mut self) -> u32 {
+            let mut zeros = 0;
+            while self.u(1) == 0 {
+                zeros += 1;
+            }
+            (1 << zeros) - 1 + self.u(zeros)
+        }
+
+        fn se(&mut self) -> i32 {
+            let k = self.ue() as i32;
+            if k % 2 == 1 {
+                (k + 1) / 2
+            } else {
+                -k / 2
+            }
+        }
+    }
+
+    /// What an IDR picture says about its coding: (profile_idc, entropy_coding_mode_flag,
+    /// disable_deblocking_filter_idc of its first slice), parsed from the SPS, PPS and slice
+    /// header as H.264 7.3.2.1, 7.3.2.2 and 7.3.3 lay them out (Baseline and Main only).
+    fn coding_of(pic: &EncodedPicture) -> (u32, bool, u32) {
+        let mut sps = Bits::new(pic.sps.as_ref().unwrap());
+        let profile = sps.u(8);
+        sps.u(16); // constraint flags, level
+        sps.ue(); // seq_parameter_set_id
+        let log2_max_frame_num = sps.ue() + 4;
+        let poc_type = sps.ue();
+        assert!(poc_type != 1, "picture order count type 1 is not parsed here");
+        let log2_max_poc_lsb = if poc_type == 0 { sps.ue() + 4 } else { 0 };
+
+        let mut pps = Bits::new(pic.pps.as_ref().unwrap());
+        pps.ue(); // pic_parameter_set_id
+        pps.ue(); // seq_parameter_set_id
+        let cabac = pps.u(1) == 1;
+        pps.u(1); // bottom_field_pic_order_in_frame_present_flag
+        assert_eq!(pps.ue(), 0, "one slice group");
+        pps.ue(); // num_ref_idx_l0_default_active_minus1
+        pps.ue(); // num_ref_idx_l1_default_active_minus1
+        pps.u(3); // weighted_pred_flag, weighted_bipred_idc
+        pps.se(); // pic_init_qp_minus26
+        pps.se(); // pic_init_qs_minus26
+        pps.se(); // chroma_qp_index_offset
+        let deblocking_control = pps.u(1) == 1;
+        pps.u(1); // constrained_intra_pred_flag
+        assert_eq!(pps.u(1), 0, "no redundant_pic_cnt");
+
+        let nal = &pic.data[4..]; // the first NAL unit after its length
+        assert_eq!(nal[0] & 0x1F, 5, "an IDR slice");
+        let mut slice = Bits::new(nal);
+        slice.ue(); // first_mb_in_slice
+        assert!(matches!(slice.ue(), 2 | 7), "an I slice");
+        slice.ue(); // pic_parameter_set_id
+        slice.u(log2_max_frame_num as usize); // frame_num
+        slice.ue(); // idr_pic_id
+        slice.u(log2_max_poc_lsb as usize); // pic_order_cnt_lsb (none with type 2)
+        slice.u(2); // dec_ref_pic_marking: no_output_of_prior_pics, long_term_reference
+        slice.se(); // slice_qp_delta
+        let disable_deblocking = if deblocking_control { slice.ue() } else { 0 };
+        (profile, cabac, disable_deblocking)
     }
 
     #[test]
-    fn the_recorder_codes_cabac_in_main_profile_and_cavlc_in_baseline_when_asked() {
+    fn the_recorder_codes_main_profile_cabac_without_deblocking_and_the_tools_switch_back() {
         let (y, u, v) = grey();
-        let recorder = H264Tools::recorder(ContentType::Camera);
-        let cabac = first_picture(recorder, (&y, &u, &v)).unwrap().unwrap();
-        assert_eq!(profile_and_cabac(&cabac), (77, true));
+        let recorder = H264Tools::recorder(ContentType::Screen);
+        let coding = |tools| coding_of(&first_picture(tools, (&y, &u, &v)).unwrap().unwrap());
+        assert_eq!(coding(recorder), (77, true, 1), "Main, CABAC, the filter off");
         let cavlc = H264Tools {
             cabac: false,
             ..recorder
         };
-        let cavlc = first_picture(cavlc, (&y, &u, &v)).unwrap().unwrap();
-        assert_eq!(profile_and_cabac(&cavlc), (66, false));
-    }
-
-    #[test]
-    fn the_deblocking_setting_reaches_the_slices() {
-        let (y, u, v) = grey();
-        let recorder = H264Tools::recorder(ContentType::Screen);
-        assert!(!recorder.deblocking);
-        let off = first_picture(recorder, (&y, &u, &v)).unwrap().unwrap();
+        assert_eq!(coding(cavlc), (66, false, 1), "Baseline, CAVLC");
         let deblocking = H264Tools {
             deblocking: true,
             ..recorder
         };
-        let on = first_picture(deblocking, (&y, &u, &v)).unwrap().unwrap();
-        // Same picture, same parameter sets: only the slice header's
-        // disable_deblocking_filter_idc differs.
-        assert_eq!((&off.sps, &off.pps), (&on.sps, &on.pps));
-        assert_ne!(off.data, on.data);
+        assert_eq!(coding(deblocking), (77, true, 0), "the filter on");
     }
 
     #[test]
@@ -346,5 +365,29 @@ mod tests {
             err.to_string().contains("64x64 picture does not fit its planes"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_picture_of_another_size_is_an_error() {
+        let settings = H264Settings {
+            bitrate_bps: 500_000,
+            fps: 15,
+            content: ContentType::Camera,
+        };
+        let mut encoder = H264Encoder::new(settings).unwrap();
+        let (y, u, v) = grey();
+        let picture = |size: (u32, u32)| I420 {
+            planes: (&y, &u, &v),
+            strides: (size.0 as usize, size.0 as usize / 2, size.0 as usize / 2),
+            size,
+        };
+        assert!(encoder
+            .encode(picture((64, 64)), Duration::ZERO, true)
+            .unwrap()
+            .is_some());
+        let err = encoder
+            .encode(picture((32, 32)), Duration::from_millis(66), false)
+            .unwrap_err();
+        assert!(err.to_string().contains("a 32x32 picture in a 64x64 stream"), "{err}");
     }
 }

@@ -17,11 +17,14 @@ use std::time::Duration;
 
 pub use aac::{default_aac_bitrate, AudioEncoder, AudioPacket, AudioTrackInfo, FdkAacEncoder};
 #[cfg(feature = "bench")]
-pub use h264::{Complexity, EncodedPicture, H264Tools};
-pub use h264::{H264Encoder, H264Settings};
+pub use h264::EncodedPicture;
+pub use h264::H264Encoder;
 pub use sample::{Sample, TrackInfo};
+pub use settings::H264Settings;
 pub use settings::{ContentType, BITRATE_RANGE_KBPS, MAX_FPS};
 pub(crate) use settings::{EncodeRequest, EncodeSettings};
+#[cfg(feature = "bench")]
+pub use settings::{H264Complexity, H264Tools};
 
 use crate::capture::Picture;
 use crate::error::Result;

@@ -113,3 +113,65 @@ impl EncodeRequest {
         })
     }
 }
+
+/// The quantizer range (lower is finer); the measurements are in `H264Encoder::params`.
+const QP_RANGE: (u8, u8) = (18, 40);
+
+/// What a recording asks of the encoder (its coding tools are [`H264Tools`]).
+#[derive(Clone, Copy, Debug)]
+pub struct H264Settings {
+    /// Target bitrate, bits per second.
+    pub bitrate_bps: u32,
+    /// Nominal frame rate.
+    pub fps: u32,
+    /// Screen or camera tuning.
+    pub content: ContentType,
+}
+
+/// OpenH264's complexity mode: how hard it searches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "bench"), allow(dead_code))] // medium and high: for encoder_sweep
+pub enum H264Complexity {
+    /// The recorder's: as good as medium on our content and up to 1.3x faster.
+    Low,
+    /// OpenH264's default.
+    Medium,
+    /// The slowest.
+    High,
+}
+
+/// OpenH264's coding tools: what the recorder uses ([`H264Tools::recorder`]), and what
+/// `examples/encoder_sweep` varies to measure them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct H264Tools {
+    /// Search effort.
+    pub complexity: H264Complexity,
+    /// The quantizer range, lowest (finest) and highest.
+    pub qp: (u8, u8),
+    /// Adaptive quantization (camera tuning only; OpenH264 ignores it for screen content).
+    pub adaptive_quantization: bool,
+    /// Background detection (camera tuning only).
+    pub background_detection: bool,
+    /// Scene change detection (OpenH264 insists on it for screen content).
+    pub scene_change_detection: bool,
+    /// CABAC entropy coding (Main profile) instead of CAVLC (Constrained Baseline).
+    pub cabac: bool,
+    /// The in-loop deblocking filter.
+    pub deblocking: bool,
+}
+
+impl H264Tools {
+    /// The recorder's tools for `content`; the measurements are in `H264Encoder::params`.
+    pub fn recorder(content: ContentType) -> Self {
+        let camera = content == ContentType::Camera;
+        H264Tools {
+            complexity: H264Complexity::Low,
+            qp: QP_RANGE,
+            adaptive_quantization: camera,
+            background_detection: false,
+            scene_change_detection: !camera,
+            cabac: true,
+            deblocking: false,
+        }
+    }
+}

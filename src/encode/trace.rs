@@ -1,17 +1,15 @@
 //! OpenH264's own messages, which it prints to stderr by default (`[OpenH264] ... Warning: ...` on
 //! every start), routed through its trace callback into the `log` facade instead (target
 //! `classrec::openh264`). The host's stderr is not ours to write to.
-#![allow(unsafe_code)] // OpenH264's trace options exist only in its raw C API
+#![allow(unsafe_code)] // the callback OpenH264 calls, with a C string
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 
-use openh264_sys2::{ENCODER_OPTION_TRACE_CALLBACK, ENCODER_OPTION_TRACE_LEVEL, WELS_LOG_WARNING};
+use openh264_sys2::WELS_LOG_WARNING;
 
 use super::openh264_api::OpenH264;
 
-/// The callback OpenH264 calls with each message (`WelsTraceCallback`).
-type TraceCallback = unsafe extern "C" fn(context: *mut c_void, level: c_int, text: *const c_char);
-
+/// Receives each of OpenH264's messages (its `WelsTraceCallback`) and logs it.
 unsafe extern "C" fn to_log(_context: *mut c_void, level: c_int, text: *const c_char) {
     if text.is_null() {
         return;
@@ -39,14 +37,6 @@ unsafe extern "C" fn to_log(_context: *mut c_void, level: c_int, text: *const c_
 /// Sends the encoder's messages, warnings and errors, to `log`. Before initialization: OpenH264
 /// warns while it initializes.
 pub(super) fn route_to_log(encoder: &mut OpenH264) {
-    let mut callback: TraceCallback = to_log;
-    // Errors and warnings, not the per-frame chatter.
-    let mut level: u32 = WELS_LOG_WARNING as u32;
-    // SAFETY: the trace callback (a function pointer) and level (an int) are options OpenH264
-    // takes before initialization (CWelsH264SVCEncoder::SetOption) and copies out.
-    // Neither can fail on a created encoder, and a missing log line is no reason not to record.
-    unsafe {
-        let _ = encoder.set_option(ENCODER_OPTION_TRACE_CALLBACK, &mut callback);
-        let _ = encoder.set_option(ENCODER_OPTION_TRACE_LEVEL, &mut level);
-    }
+    // A missing log line is no reason not to record.
+    let _ = encoder.set_trace(to_log, WELS_LOG_WARNING as u32);
 }
