@@ -168,48 +168,30 @@ impl H264Encoder {
         }
         // Sized exactly: samples wait in memory for their fragment, so growth slack would add up.
         let mut size = 0;
-        encoded.for_each_nal(|nal| size += 4 + strip_start_code(nal).len());
+        encoded.for_each_nal(|nal| size += 4 + nal.len());
         let mut picture = EncodedPicture {
             data: Vec::with_capacity(size),
             keyframe: false,
             sps: None,
             pps: None,
         };
-        encoded.for_each_nal(|nal| {
-            let nal = strip_start_code(nal);
-            match nal.first().map(|b| b & 0x1F) {
-                None => {}
-                Some(7) => picture.sps = Some(nal.to_vec()),
-                Some(8) => picture.pps = Some(nal.to_vec()),
-                Some(kind) => {
-                    picture.keyframe |= kind == 5;
-                    picture.data.extend_from_slice(&(nal.len() as u32).to_be_bytes());
-                    picture.data.extend_from_slice(nal);
-                }
+        encoded.for_each_nal(|nal| match nal.first().map(|b| b & 0x1F) {
+            None => {}
+            Some(7) => picture.sps = Some(nal.to_vec()),
+            Some(8) => picture.pps = Some(nal.to_vec()),
+            Some(kind) => {
+                picture.keyframe |= kind == 5;
+                picture.data.extend_from_slice(&(nal.len() as u32).to_be_bytes());
+                picture.data.extend_from_slice(nal);
             }
         });
         Ok((!picture.data.is_empty()).then_some(picture))
     }
 }
 
-/// A NAL unit without its Annex B start code (`00 00 01` or `00 00 00 01`).
-pub(crate) fn strip_start_code(nal: &[u8]) -> &[u8] {
-    match nal {
-        [0, 0, 0, 1, rest @ ..] | [0, 0, 1, rest @ ..] => rest,
-        _ => nal,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn start_codes_are_stripped() {
-        assert_eq!(strip_start_code(&[0, 0, 0, 1, 0x65, 1]), &[0x65, 1]);
-        assert_eq!(strip_start_code(&[0, 0, 1, 0x41]), &[0x41]);
-        assert_eq!(strip_start_code(&[0x67]), &[0x67]);
-    }
 
     /// The first picture of a 64x64 mid-grey screen recording with these tools.
     fn first_picture(tools: H264Tools, planes: (&[u8], &[u8], &[u8])) -> Result<Option<EncodedPicture>> {

@@ -229,7 +229,7 @@ impl Encoded<'_> {
         !skipped && self.info.iLayerNum > 0
     }
 
-    /// Calls `f` with each NAL unit, with its Annex B start code.
+    /// Calls `f` with each NAL unit, without its Annex B start code.
     pub(super) fn for_each_nal(&self, mut f: impl FnMut(&[u8])) {
         let layers = self.info.iLayerNum.clamp(0, self.info.sLayerInfo.len() as c_int) as usize;
         for layer in &self.info.sLayerInfo[..layers] {
@@ -244,15 +244,30 @@ impl Encoded<'_> {
                     at += len;
                     nal
                 };
-                f(nal);
+                f(strip_start_code(nal));
             }
         }
     }
 }
 
+/// A NAL unit without its Annex B start code (`00 00 01` or `00 00 00 01`).
+fn strip_start_code(nal: &[u8]) -> &[u8] {
+    match nal {
+        [0, 0, 0, 1, rest @ ..] | [0, 0, 1, rest @ ..] => rest,
+        _ => nal,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::plane_fits;
+    use super::{plane_fits, strip_start_code};
+
+    #[test]
+    fn start_codes_are_stripped() {
+        assert_eq!(strip_start_code(&[0, 0, 0, 1, 0x65, 1]), &[0x65, 1]);
+        assert_eq!(strip_start_code(&[0, 0, 1, 0x41]), &[0x41]);
+        assert_eq!(strip_start_code(&[0x67]), &[0x67]);
+    }
 
     #[test]
     fn a_plane_fits_only_if_every_row_lies_inside_it() {
