@@ -124,7 +124,7 @@ still_slide() {
 install_test_deps
 apt_install bc time curl
 build_ffmpeg_openh264
-cargo build --release --quiet --example record --example synth --example x11_window
+cargo build --release --quiet --features bench --example record --example synth --example x11_window --example encoder_sweep
 if $ONLY_LECTURE; then
   lecture
   exit

@@ -6,12 +6,14 @@
 # libx264 ultrafast (-threads 1; all at 15 fps and 1500 kbit/s). For each: CPU seconds per recorded
 # minute (user + sys of the recorder; the X server's separately), peak RSS, bits per minute, and
 # SSIM against the lecture rendered offline (`--dump-raw`) at the recording's frame times: in RGB,
-# and in YUV with the stream's own matrix (benches/ssim.sh says why both).
+# and in YUV with the stream's own matrix (benches/ssim.sh says why both). Last, OpenH264 alone on
+# the lecture's changed frames (lecture_encoder_alone): the floor under classrec's CPU.
 #
 # Sourced by benches/compare.sh (needs SIZE FPS KBPS GOP WORK FFMPEG_OPENH264, ssim.sh, bc and the
-# release examples record and x11_window). LECTURE_SECONDS shortens the recordings (default 120);
-# LECTURE_RECORDERS picks the recorders (default "classrec openh264 x264"; the ratio row needs the
-# first two), e.g. to compare classrec's settings alone.
+# release examples record, x11_window and encoder_sweep, built with --features bench).
+# LECTURE_SECONDS shortens the recordings (default 120); LECTURE_RECORDERS picks the recorders
+# (default "classrec openh264 x264"; the ratio and OpenH264-alone rows need the first two), e.g. to
+# compare classrec's settings alone.
 
 # When the slides change on the script's clock (`SLIDES` in examples/x11_window/lecture.rs), seconds.
 LECTURE_SLIDE_CHANGES="17 35.0166667 58.0333333 81.05 104" # 35 s + 1 tick, 58 s + 2, 81 s + 3
@@ -88,6 +90,25 @@ lecture_offset() {
             printf "%.4f %.4f %d/%d\n", (from + to) / 2, (to - from) / 2, used, found }'
 }
 
+# lecture_encoder_alone SECONDS FFMPEG_CPU: OpenH264 alone, as the recorder drives it, on the
+# lecture's changed frames (the lecture rendered offline at 15 fps, each frame that repeats the one
+# before dropped, as the recorder skips it; examples/encoder_sweep --changed-only, the recorder's
+# settings): its CPU seconds per recorded minute encoding them back to back, and paced at their
+# times as a recorder must. This is the floor under classrec's lecture CPU, whatever capture costs;
+# FFMPEG_CPU (FFmpeg + libopenh264's CPU s per minute) gives the ratio. encoder_sweep holds every
+# changed picture: about 3 GB for the 2-minute lecture.
+lecture_encoder_alone() {
+  local seconds=$1 ffmpeg_cpu=$2 pacing name ms kbps cpu_min stream
+  for pacing in "back to back" paced; do
+    local flags=(--changed-only) && [ "$pacing" = paced ] && flags+=(--paced)
+    read -r name ms kbps cpu_min stream < <(target/release/examples/encoder_sweep "${flags[@]}" \
+      <(target/release/examples/x11_window --paint lecture --dump-raw - --fps $FPS --seconds "$seconds") \
+      $SIZE $FPS "camera,low,$((FPS * 10)),$KBPS,18-40" 2>/dev/null)
+    printf '| lecture | OpenH264 alone, %s, on the changed frames (%s ms each) | %.2f (%.2fx FFmpeg + libopenh264) | | | %.1f | %.0f | | | |\n' \
+      "$pacing" "$ms" "$cpu_min" "$(echo "$cpu_min / $ffmpeg_cpu" | bc -l)" "$(echo "$kbps * 60 / 1000" | bc -l)" "$kbps"
+  done
+}
+
 lecture() {
   local seconds=${LECTURE_SECONDS:-120} recorder out cpu_s rss x_s offset error used ssim yuv kbits matrix
   local -A cpu=() xcpu=() rss_of=() bits=() ssim_of=() yuv_of=()
@@ -119,4 +140,5 @@ lecture() {
     "$(echo "${cpu[classrec]} / ${cpu[openh264]}" | bc -l)" "$(echo "${xcpu[classrec]} / ${xcpu[openh264]}" | bc -l)" \
     "$(echo "${rss_of[classrec]} / ${rss_of[openh264]}" | bc -l)" "$(echo "${bits[classrec]} / ${bits[openh264]}" | bc -l)" \
     "$(echo "${ssim_of[classrec]} - ${ssim_of[openh264]}" | bc -l)" "$(echo "${yuv_of[classrec]} - ${yuv_of[openh264]}" | bc -l)"
+  lecture_encoder_alone "$seconds" "${cpu[openh264]}"
 }

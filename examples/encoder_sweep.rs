@@ -3,12 +3,20 @@
 //! check (`benches/sweep.sh` runs it). This is how the defaults in `src/encode/h264.rs` were
 //! chosen.
 //!
-//! Usage: `encoder_sweep INPUT.bgra WIDTHxHEIGHT FPS SPEC...`, where SPEC is
+//! Usage: `encoder_sweep [--changed-only] [--paced] INPUT.bgra WIDTHxHEIGHT FPS SPEC...`, where SPEC is
 //! `usage,complexity,keyframe_frames,kbps,qp_min-qp_max[,tools]` (usage: screen|camera; complexity:
 //! low|medium|high; tools, joined by `+`: aq (adaptive quantization, camera only), bg (background
 //! detection, camera only), nosc (no scene change detection, camera only), cavlc (instead of
 //! CABAC), deblock (the deblocking filter on), or none; without tools, the recorder's for that
 //! usage), e.g. `screen,low,150,1500,18-40` or `camera,low,150,1500,18-40,aq+nosc+cavlc`.
+//!
+//! `--changed-only` drops each frame identical to the one before, as the recorder does (the rest
+//! keep their times, and a keyframe comes when `keyframe_frames` have passed since the last one);
+//! `--paced` encodes each frame at its time on a real-time clock instead of back to back, as a
+//! recorder must (OpenH264 then costs more per frame: benches/lecture.sh measures both).
+//!
+//! Prints a line per SPEC: `NAME MS_PER_ENCODED_FRAME KBIT_PER_S CPU_S_PER_MINUTE STREAM`, the
+//! last two over the input's duration (encode time only; CPU seconds per minute of input).
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -74,13 +82,30 @@ fn parse_spec(spec: &str, fps: u32) -> Fallible<Spec> {
     })
 }
 
-/// Every frame of the input as one I420 buffer (Y, then U, then V), converted as the recorder does.
-fn read_pictures(path: &str, (w, h): (u32, u32)) -> Fallible<Vec<Vec<u8>>> {
+/// The input's pictures, converted as the recorder does.
+struct Input {
+    /// Each picture's frame number in the input, and its I420 buffer (Y, then U, then V).
+    pictures: Vec<(u64, Vec<u8>)>,
+    /// How many frames the input holds, kept or not.
+    frames: u64,
+}
+
+/// Reads every frame of the input, or with `changed_only` every frame that differs from the one
+/// before it.
+fn read_pictures(path: &str, (w, h): (u32, u32), changed_only: bool) -> Fallible<Input> {
     let mut file = std::fs::File::open(path)?;
     let mut maker = PictureMaker::new(w, h);
-    let mut pictures = Vec::new();
-    let mut bgra = vec![0; w as usize * h as usize * 4];
+    let mut input = Input {
+        pictures: Vec::new(),
+        frames: 0,
+    };
+    let (mut bgra, mut previous) = (vec![0; w as usize * h as usize * 4], Vec::new());
     while file.read_exact(&mut bgra).is_ok() {
+        let number = input.frames;
+        input.frames += 1;
+        if changed_only && bgra == previous {
+            continue;
+        }
         let frame = Frame {
             width: w,
             height: h,
@@ -90,20 +115,26 @@ fn read_pictures(path: &str, (w, h): (u32, u32)) -> Fallible<Vec<Vec<u8>>> {
         };
         let picture = maker.make(&frame)?;
         let planes = picture.i420().planes;
-        pictures.push([planes.0, planes.1, planes.2].concat());
+        input.pictures.push((number, [planes.0, planes.1, planes.2].concat()));
+        if changed_only {
+            previous.clone_from(&bgra);
+        }
     }
-    Ok(pictures)
+    Ok(input)
 }
 
 fn main() -> Fallible<()> {
-    let args: Vec<String> = std::env::args().collect();
+    let mut args: Vec<String> = std::env::args().collect();
+    let mut flag = |name: &str| args.iter().position(|a| a == name).map(|i| args.remove(i)).is_some();
+    let (changed_only, paced) = (flag("--changed-only"), flag("--paced"));
     let [_, input, size, fps, specs @ ..] = &args[..] else {
-        return Err("usage: encoder_sweep INPUT.bgra WIDTHxHEIGHT FPS SPEC...".into());
+        return Err("usage: encoder_sweep [--changed-only] [--paced] INPUT.bgra WIDTHxHEIGHT FPS SPEC...".into());
     };
     let (w, h) = size.split_once('x').ok_or("size is WIDTHxHEIGHT")?;
     let (w, h): (u32, u32) = (w.parse()?, h.parse()?);
     let fps: u32 = fps.parse()?;
-    let pictures = read_pictures(input, (w, h))?;
+    let input = read_pictures(input, (w, h), changed_only)?;
+    let frame_time = |number: u64| Duration::from_millis(number * 1000 / u64::from(fps));
     let (luma, chroma) = (w as usize * h as usize, w as usize * h as usize / 4);
     std::fs::create_dir_all("target/sweep")?;
     for spec in specs {
@@ -111,8 +142,9 @@ fn main() -> Fallible<()> {
         let mut encoder = H264Encoder::with_tools(spec.settings, spec.tools)?;
         let path = format!("target/sweep/{}.h264", spec.name);
         let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
-        let (mut bytes, mut busy, mut stream) = (0, Duration::ZERO, Vec::new());
-        for (i, picture) in pictures.iter().enumerate() {
+        let (mut bytes, mut busy, mut stream, mut last_keyframe) = (0, Duration::ZERO, Vec::new(), None);
+        let clock = Instant::now();
+        for (number, picture) in &input.pictures {
             let i420 = I420 {
                 planes: (
                     &picture[..luma],
@@ -122,8 +154,15 @@ fn main() -> Fallible<()> {
                 strides: (w as usize, w as usize / 2, w as usize / 2),
                 size: (w, h),
             };
-            let keyframe = spec.keyframe_frames > 0 && i % spec.keyframe_frames == 0;
-            let timestamp = Duration::from_millis(i as u64 * 1000 / u64::from(fps));
+            let keyframe =
+                spec.keyframe_frames > 0 && last_keyframe.is_none_or(|k| number - k >= spec.keyframe_frames as u64);
+            if keyframe {
+                last_keyframe = Some(*number);
+            }
+            let timestamp = frame_time(*number);
+            if paced {
+                std::thread::sleep(timestamp.saturating_sub(clock.elapsed()));
+            }
             let started = Instant::now();
             let encoded = encoder.encode(i420, timestamp, keyframe)?;
             busy += started.elapsed();
@@ -145,12 +184,13 @@ fn main() -> Fallible<()> {
             bytes += stream.len();
             out.write_all(&stream)?;
         }
-        let seconds = pictures.len() as f64 / f64::from(fps);
+        let seconds = input.frames as f64 / f64::from(fps);
         println!(
-            "{} {:.2} {:.0} {path}",
+            "{} {:.2} {:.0} {:.3} {path}",
             spec.name,
-            busy.as_secs_f64() * 1000.0 / pictures.len() as f64,
-            bytes as f64 * 8.0 / seconds / 1000.0
+            busy.as_secs_f64() * 1000.0 / input.pictures.len() as f64,
+            bytes as f64 * 8.0 / seconds / 1000.0,
+            busy.as_secs_f64() * 60.0 / seconds
         );
     }
     Ok(())
