@@ -93,19 +93,24 @@ lecture_offset() {
 # lecture_encoder_alone SECONDS FFMPEG_CPU: OpenH264 alone, as the recorder drives it, on the
 # lecture's changed frames (the lecture rendered offline at 15 fps, each frame that repeats the one
 # before dropped, as the recorder skips it; examples/encoder_sweep --changed-only, the recorder's
-# settings): its CPU seconds per recorded minute encoding them back to back, and paced at their
-# times as a recorder must. This is the floor under classrec's lecture CPU, whatever capture costs;
+# settings: camera tuning, low complexity, QP 18..40, a keyframe every 10 s): the encoding thread's
+# CPU seconds per recorded minute, encoding them back to back, and paced at their times as a
+# recorder must. This is the floor under classrec's lecture CPU, whatever capture costs;
 # FFMPEG_CPU (FFmpeg + libopenh264's CPU s per minute) gives the ratio. encoder_sweep holds every
 # changed picture: about 3 GB for the 2-minute lecture.
 lecture_encoder_alone() {
-  local seconds=$1 ffmpeg_cpu=$2 pacing name ms kbps cpu_min stream
+  local seconds=$1 ffmpeg_cpu=$2 pacing name ms kbps cpu_min frames stream
   for pacing in "back to back" paced; do
     local flags=(--changed-only) && [ "$pacing" = paced ] && flags+=(--paced)
-    read -r name ms kbps cpu_min stream < <(target/release/examples/encoder_sweep "${flags[@]}" \
+    target/release/examples/encoder_sweep "${flags[@]}" \
       <(target/release/examples/x11_window --paint lecture --dump-raw - --fps $FPS --seconds "$seconds") \
-      $SIZE $FPS "camera,low,$((FPS * 10)),$KBPS,18-40" 2>/dev/null)
-    printf '| lecture | OpenH264 alone, %s, on the changed frames (%s ms each) | %.2f (%.2fx FFmpeg + libopenh264) | | | %.1f | %.0f | | | |\n' \
-      "$pacing" "$ms" "$cpu_min" "$(echo "$cpu_min / $ffmpeg_cpu" | bc -l)" "$(echo "$kbps * 60 / 1000" | bc -l)" "$kbps"
+      $SIZE $FPS "camera,low,$((FPS * 10)),$KBPS,18-40" >"$WORK/encoder-alone" 2>"$WORK/stderr" &&
+      read -r name ms kbps cpu_min frames stream <"$WORK/encoder-alone" || {
+      cat "$WORK/stderr" >&2
+      return 1
+    }
+    printf '| lecture | OpenH264 alone, %s, on the changed frames (%s of %s; %s ms of wall time each) | %.2f (%.2fx FFmpeg + libopenh264) | | | %.1f | %.0f | | | |\n' \
+      "$pacing" "${frames%/*}" "${frames#*/}" "$ms" "$cpu_min" "$(echo "$cpu_min / $ffmpeg_cpu" | bc -l)" "$(echo "$kbps * 60 / 1000" | bc -l)" "$kbps"
   done
 }
 

@@ -24,7 +24,7 @@ for scene in classroom motion; do
   target/release/examples/synth --size $SIZE --fps $FPS --seconds "$SECONDS_OF_VIDEO" --scene $scene >"$input"
   # Encode everything first: an SSIM run beside the encoder would take its core.
   target/release/examples/encoder_sweep "$input" $SIZE $FPS "${SPECS[@]}" 2>/dev/null >target/sweep/results
-  while read -r name ms kbps _cpu_per_minute stream; do
+  while read -r name ms kbps _cpu_per_minute _frames stream; do
     printf '| %s | %s | %s | %s | %s |\n' "$scene" "${name//_/,}" "$ms" "$kbps" "$(ssim_rgb "$input" "$stream" -f h264 -r $FPS)"
   done <target/sweep/results
   rm -f "$input"

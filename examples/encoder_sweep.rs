@@ -3,20 +3,23 @@
 //! check (`benches/sweep.sh` runs it). This is how the defaults in `src/encode/h264.rs` were
 //! chosen.
 //!
-//! Usage: `encoder_sweep [--changed-only] [--paced] INPUT.bgra WIDTHxHEIGHT FPS SPEC...`, where SPEC is
-//! `usage,complexity,keyframe_frames,kbps,qp_min-qp_max[,tools]` (usage: screen|camera; complexity:
-//! low|medium|high; tools, joined by `+`: aq (adaptive quantization, camera only), bg (background
-//! detection, camera only), nosc (no scene change detection, camera only), cavlc (instead of
-//! CABAC), deblock (the deblocking filter on), or none; without tools, the recorder's for that
-//! usage), e.g. `screen,low,150,1500,18-40` or `camera,low,150,1500,18-40,aq+nosc+cavlc`.
+//! Usage: `encoder_sweep [--changed-only] [--paced] INPUT.bgra WIDTHxHEIGHT FPS SPEC...`, where
+//! SPEC is `usage,complexity,keyframe_frames,kbps,qp_min-qp_max[,tools]` (usage: screen|camera;
+//! complexity: low|medium|high; tools, joined by `+`: aq (adaptive quantization, camera only), bg
+//! (background detection, camera only), nosc (no scene change detection, camera only), cavlc
+//! (instead of CABAC), deblock (the deblocking filter on), or none; without tools, the recorder's
+//! for that usage), e.g. `screen,low,150,1500,18-40` or `camera,low,150,1500,18-40,aq+nosc+cavlc`.
 //!
 //! `--changed-only` drops each frame identical to the one before, as the recorder does (the rest
-//! keep their times, and a keyframe comes when `keyframe_frames` have passed since the last one);
-//! `--paced` encodes each frame at its time on a real-time clock instead of back to back, as a
-//! recorder must (OpenH264 then costs more per frame: benches/lecture.sh measures both).
+//! keep their times, and a keyframe comes when `keyframe_frames` have passed since the last one;
+//! the recorder's keyframe for a picture that stands still, and its heartbeat with sound, are not
+//! modelled); `--paced` encodes each frame at its time on a real-time clock instead of back to
+//! back, as a recorder must (OpenH264 then costs more per frame: benches/lecture.sh measures both).
 //!
-//! Prints a line per SPEC: `NAME MS_PER_ENCODED_FRAME KBIT_PER_S CPU_S_PER_MINUTE STREAM`, the
-//! last two over the input's duration (encode time only; CPU seconds per minute of input).
+//! Prints a line per SPEC: `NAME MS_PER_FRAME KBIT_PER_S CPU_S_PER_MINUTE ENCODED/FRAMES STREAM`:
+//! the wall time of each encode call, the bitrate over the input's duration, the encoding thread's
+//! CPU time (user + system; wall time where the OS does not give it) per minute of input, and how
+//! many of the input's frames were encoded.
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -82,6 +85,20 @@ fn parse_spec(spec: &str, fps: u32) -> Fallible<Spec> {
     })
 }
 
+/// This thread's CPU time so far, user + system (wall time where the OS does not give it).
+fn thread_cpu_time() -> Duration {
+    #[cfg(unix)]
+    {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+    }
+    #[cfg(not(unix))]
+    {
+        static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        START.get_or_init(Instant::now).elapsed()
+    }
+}
+
 /// The input's pictures, converted as the recorder does.
 struct Input {
     /// Each picture's frame number in the input, and its I420 buffer (Y, then U, then V).
@@ -134,6 +151,9 @@ fn main() -> Fallible<()> {
     let (w, h): (u32, u32) = (w.parse()?, h.parse()?);
     let fps: u32 = fps.parse()?;
     let input = read_pictures(input, (w, h), changed_only)?;
+    if input.pictures.is_empty() {
+        return Err(format!("no {w}x{h} BGRA frame in the input ({} bytes each)", w * h * 4).into());
+    }
     let frame_time = |number: u64| Duration::from_millis(number * 1000 / u64::from(fps));
     let (luma, chroma) = (w as usize * h as usize, w as usize * h as usize / 4);
     std::fs::create_dir_all("target/sweep")?;
@@ -142,7 +162,8 @@ fn main() -> Fallible<()> {
         let mut encoder = H264Encoder::with_tools(spec.settings, spec.tools)?;
         let path = format!("target/sweep/{}.h264", spec.name);
         let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
-        let (mut bytes, mut busy, mut stream, mut last_keyframe) = (0, Duration::ZERO, Vec::new(), None);
+        let (mut bytes, mut busy, mut cpu, mut stream) = (0, Duration::ZERO, Duration::ZERO, Vec::new());
+        let mut last_keyframe = None;
         let clock = Instant::now();
         for (number, picture) in &input.pictures {
             let i420 = I420 {
@@ -163,9 +184,10 @@ fn main() -> Fallible<()> {
             if paced {
                 std::thread::sleep(timestamp.saturating_sub(clock.elapsed()));
             }
-            let started = Instant::now();
+            let (started, cpu_before) = (Instant::now(), thread_cpu_time());
             let encoded = encoder.encode(i420, timestamp, keyframe)?;
             busy += started.elapsed();
+            cpu += thread_cpu_time().saturating_sub(cpu_before);
             stream.clear();
             if let Some(encoded) = encoded {
                 // Back to Annex B, parameter sets first, for FFmpeg to read as raw H.264.
@@ -186,11 +208,13 @@ fn main() -> Fallible<()> {
         }
         let seconds = input.frames as f64 / f64::from(fps);
         println!(
-            "{} {:.2} {:.0} {:.3} {path}",
+            "{} {:.2} {:.0} {:.3} {}/{} {path}",
             spec.name,
             busy.as_secs_f64() * 1000.0 / input.pictures.len() as f64,
             bytes as f64 * 8.0 / seconds / 1000.0,
-            busy.as_secs_f64() * 60.0 / seconds
+            cpu.as_secs_f64() * 60.0 / seconds,
+            input.pictures.len(),
+            input.frames
         );
     }
     Ok(())
