@@ -16,8 +16,8 @@
 //! modelled); `--paced` encodes each frame at its time on a real-time clock instead of back to
 //! back, as a recorder must (OpenH264 then costs more per frame: benches/lecture.sh measures both).
 //!
-//! Prints a line per SPEC: `NAME MS_PER_FRAME KBIT_PER_S CPU_S_PER_MINUTE ENCODED/FRAMES STREAM`:
-//! the wall time of each encode call, the bitrate over the input's duration, the encoding thread's
+//! Prints a line per SPEC: `NAME MS_PER_ENCODED_FRAME KBIT_PER_S CPU_S_PER_MINUTE ENCODED/FRAMES
+//! STREAM`: the wall time of each encode call, the bitrate over the input's duration, the thread's
 //! CPU time (user + system; wall time where the OS does not give it) per minute of input, and how
 //! many of the input's frames were encoded.
 
@@ -87,12 +87,22 @@ fn parse_spec(spec: &str, fps: u32) -> Fallible<Spec> {
 
 /// This thread's CPU time so far, user + system (wall time where the OS does not give it).
 fn thread_cpu_time() -> Duration {
-    #[cfg(unix)]
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_vendor = "apple"
+    ))]
     {
         let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
         Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
     }
-    #[cfg(not(unix))]
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_vendor = "apple"
+    )))]
     {
         static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
         START.get_or_init(Instant::now).elapsed()
